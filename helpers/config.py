@@ -1,0 +1,44 @@
+"""The single fast/full switch of the course.
+
+``COURSE_FAST=1`` (set by ``make test`` and CI) selects the fast configuration: few steps,
+small subsets, so every notebook runs end to end in seconds. Unset (or ``0``), notebooks run
+the full course configuration. Notebooks read the switch through :func:`choose`; they never
+look at the environment variable themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TypeVar
+
+T = TypeVar("T")
+
+ENV_VAR = "COURSE_FAST"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def fast_mode() -> bool:
+    """True when ``COURSE_FAST`` asks for the fast (CI) configuration.
+
+    Read at call time, so a test can flip the variable. An unrecognised value is an error
+    rather than a silent full run that would take CI twenty minutes.
+    """
+    raw = os.environ.get(ENV_VAR, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ValueError(
+        f"{ENV_VAR}={os.environ[ENV_VAR]!r} is not understood: "
+        f"use {ENV_VAR}=1 for the fast CI configuration, or unset it (or 0) for the full course."
+    )
+
+
+def choose(*, fast: T, full: T) -> T:
+    """Return ``fast`` in fast mode and ``full`` otherwise (the notebooks' parameter defaults)."""
+    return fast if fast_mode() else full
+
+
+def mode_name() -> str:
+    return "fast (COURSE_FAST=1)" if fast_mode() else "full"
