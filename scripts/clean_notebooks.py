@@ -41,7 +41,8 @@ def execute(nb, path: Path) -> None:
     from nbclient import NotebookClient
 
     os.environ.setdefault("COURSE_FAST", "1")
-    NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    client = NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
 
 
 def main(argv: list[str]) -> None:
