@@ -131,3 +131,16 @@ def loss_curves(
     ax.legend(fontsize=8)
     fig.tight_layout()
     return _detached(fig)
+
+
+def progression(sample_epochs: Sequence[int], samples: Sequence[np.ndarray], n_show: int = 10,
+                max_rows: int = 6, suptitle: str | None = "Samples from the same noise as training goes on") -> plt.Figure:
+    """The lecture's "epoch 0, 20, ..., 100" figure: one row per snapshot, the same inputs per column.
+
+    With more snapshots than ``max_rows``, evenly spaced ones are shown (first and last kept).
+    """
+    if len(samples) == 0:
+        raise ValueError("no samples to show: train with sample_fn=")
+    keep = np.unique(np.linspace(0, len(samples) - 1, min(max_rows, len(samples))).round().astype(int))
+    rows = np.stack([to_display_range(samples[i][:n_show]) for i in keep])
+    return label_grid(rows, [f"epoch {sample_epochs[i]}" for i in keep], suptitle=suptitle)
