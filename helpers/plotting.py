@@ -133,8 +133,13 @@ def loss_curves(
     return _detached(fig)
 
 
-def progression(sample_epochs: Sequence[int], samples: Sequence[np.ndarray], n_show: int = 10,
-                max_rows: int = 6, suptitle: str | None = "Samples from the same noise as training goes on") -> plt.Figure:
+def progression(
+    sample_epochs: Sequence[int],
+    samples: Sequence[np.ndarray],
+    n_show: int = 10,
+    max_rows: int = 6,
+    suptitle: str | None = "Samples from the same noise as training goes on",
+) -> plt.Figure:
     """The lecture's "epoch 0, 20, ..., 100" figure: one row per snapshot, the same inputs per column.
 
     With more snapshots than ``max_rows``, evenly spaced ones are shown (first and last kept).

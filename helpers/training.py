@@ -300,7 +300,9 @@ def train(
     return history
 
 
-def save_progression_gif(history: History, path: str | os.PathLike, n_images: int = 36, ms_per_frame: int = 400) -> Path:
+def save_progression_gif(
+    history: History, path: str | os.PathLike, n_images: int = 36, ms_per_frame: int = 400
+) -> Path:
     """An animated GIF of the fixed-input samples over training (one frame per snapshot)."""
     from PIL import Image, ImageDraw
 
