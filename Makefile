@@ -23,7 +23,7 @@ lab: setup
 
 test: setup
 	$(BIN)/ruff check .
-	COURSE_FAST=1 TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/python -m pytest
+	COURSE_FAST=1 TF_CPP_MIN_LOG_LEVEL=3 COURSE_RUNS_DIR=$$(mktemp -d) $(BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/ruff check .
