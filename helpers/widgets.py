@@ -84,7 +84,7 @@ class ImageExplorer(widgets.VBox):
     """Base: controls above, one image updated in place, timing of every update."""
 
     def __init__(self, controls: Sequence[widgets.Widget], *, scale: int = 5, caption: str = ""):
-        self.image = widgets.Image(format="png", width=28 * scale, height=28 * scale)
+        self.image = widgets.Image(format="png")  # natural size: one image, or a strip of several
         self.scale = scale
         self.caption = widgets.HTML(caption)
         self.update_times_ms: list[float] = []
@@ -98,12 +98,49 @@ class ImageExplorer(widgets.VBox):
         if self._paused:
             return
         began = time.perf_counter()
-        self.image.value = png_bytes(self.render(), self.scale)
+        rendered = np.asarray(self.render())
+        # one 28x28 image -> one picture; a batch of images -> one strip, side by side
+        self.image.value = png_bytes(rendered, self.scale) if rendered.size == 784 else strip_png(rendered, self.scale)
         self.update_times_ms.append(1000 * (time.perf_counter() - began))
 
     def _observe(self, *controls: widgets.Widget) -> None:
         for control in controls:
             control.observe(self.update, names="value")
+
+
+class InterpolationExplorer(ImageExplorer):
+    """One slider from latent vector z_a to z_b, decoded by several generators side by side
+    (the same inputs, so differences come from the generators alone)."""
+
+    def __init__(self, generators: dict, latent_dim: int, seed: int = 0, scale: int = 4, spherical: bool = True):
+        if not generators:
+            raise ValueError("give at least one generator, e.g. {'transpose conv': g1, 'upsample + conv': g2}")
+        self.names = list(generators)
+        self.forwards = [compiled_forward(g) for g in generators.values()]
+        self.latent_dim = latent_dim
+        self.spherical = spherical
+        self.rng = np.random.default_rng(seed)
+        self.z_a, self.z_b = self.rng.normal(size=(2, latent_dim)).astype(np.float32)
+        self.t = widgets.FloatSlider(0.0, min=0.0, max=1.0, step=0.02, description="z_a → z_b")
+        self.new_button = widgets.Button(description="new endpoints", icon="refresh")
+        self.new_button.on_click(self.new_endpoints)
+        caption = "<small>" + " | ".join(self.names) + "</small>"
+        super().__init__([self.t, self.new_button], scale=scale, caption=caption)
+        self._observe(self.t)
+        self.update()
+
+    def latent(self) -> np.ndarray:
+        t = self.t.value
+        z = slerp(self.z_a, self.z_b, t) if self.spherical else (1 - t) * self.z_a + t * self.z_b
+        return z.astype(np.float32)
+
+    def render(self) -> np.ndarray:
+        z = self.latent()[None]
+        return np.concatenate([forward(z).reshape(1, 28, 28) for forward in self.forwards])
+
+    def new_endpoints(self, _button=None) -> None:
+        self.z_a, self.z_b = self.rng.normal(size=(2, self.latent_dim)).astype(np.float32)
+        self.update()
 
 
 class GanLatentExplorer(ImageExplorer):

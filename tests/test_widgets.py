@@ -54,3 +54,29 @@ def test_gan_explorer_sliders_change_the_image():
     assert len(explorer.update_times_ms) == n_updates + 1, "a new vector redraws once, not once per slider"
     assert all(s.value == 0 for s in explorer.direction_sliders) and explorer.mix.value == 0
     assert np.median(explorer.update_times_ms) < 50  # generous: a compiled call is ~1 ms here
+
+
+def test_interpolation_explorer_shows_every_generator_and_moves():
+    gens = {"a": _tiny_generator(seed=0), "b": _tiny_generator(seed=1)}
+    explorer = course_widgets.InterpolationExplorer(gens, latent_dim=8)
+    assert explorer.render().shape == (2, 28, 28)
+    start = bytes(explorer.image.value)
+    explorer.t.value = 1.0
+    np.testing.assert_allclose(explorer.latent(), explorer.z_b, atol=1e-5)
+    assert bytes(explorer.image.value) != start
+    from io import BytesIO
+
+    from PIL import Image
+
+    with Image.open(BytesIO(bytes(explorer.image.value))) as strip:
+        assert strip.size[0] > 2 * strip.size[1]  # two panels side by side
+    n = len(explorer.update_times_ms)
+    explorer.new_button.click()
+    assert len(explorer.update_times_ms) == n + 1
+
+
+def test_interpolation_explorer_needs_a_generator():
+    import pytest
+
+    with pytest.raises(ValueError, match="at least one generator"):
+        course_widgets.InterpolationExplorer({}, latent_dim=8)

@@ -1,0 +1,45 @@
+"""The GAN training step of notebook 01, as a reusable factory for later notebooks.
+
+Notebook 01 writes this step out line by line (it is the teaching point there); notebook 03
+trains two generators with the very same step, so it takes it from here instead of copying it.
+"""
+
+from __future__ import annotations
+
+from .environment import quiet_tensorflow
+
+quiet_tensorflow()
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+
+def make_gan_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim: int, seed: int = 0):
+    """One compiled GAN iteration: a discriminator step, then a non-saturating generator step.
+
+    D's loss is the mean of binary cross-entropy on real (label 1) and generated (label 0)
+    images; G's loss is binary cross-entropy of D(G(z)) against label 1. Each tape only updates
+    its own network's weights. Noise comes from a SeedGenerator (fresh noise on every call).
+    """
+    bce = keras.losses.BinaryCrossentropy()
+    noise_seeds = keras.random.SeedGenerator(seed)
+
+    @tf.function
+    def train_step(real_images):
+        batch_size = tf.shape(real_images)[0]
+        noise = keras.random.normal((batch_size, latent_dim), seed=noise_seeds)
+        with tf.GradientTape() as d_tape:
+            d_real = discriminator(real_images, training=True)
+            d_fake = discriminator(generator(noise, training=True), training=True)
+            d_loss = 0.5 * (bce(tf.ones_like(d_real), d_real) + bce(tf.zeros_like(d_fake), d_fake))
+        d_grads = d_tape.gradient(d_loss, discriminator.trainable_weights)
+        d_optimizer.apply_gradients(zip(d_grads, discriminator.trainable_weights))
+
+        noise = keras.random.normal((batch_size, latent_dim), seed=noise_seeds)
+        with tf.GradientTape() as g_tape:
+            d_on_fake = discriminator(generator(noise, training=True), training=True)
+            g_loss = bce(tf.ones_like(d_on_fake), d_on_fake)
+        g_grads = g_tape.gradient(g_loss, generator.trainable_weights)
+        g_optimizer.apply_gradients(zip(g_grads, generator.trainable_weights))
+        return {"d_loss": d_loss, "g_loss": g_loss}
+
+    return train_step
