@@ -29,11 +29,14 @@ import tensorflow as tf  # noqa: E402
 def compiled_forward(model) -> Callable[..., np.ndarray]:
     """``model(x, training=False)`` compiled once, taking and returning numpy arrays.
 
-    ``reduce_retracing`` keeps one trace for every batch size. Several inputs (e.g. noise and
-    a label) are passed as positional arguments and given to the model as a list.
+    The input signature leaves the batch size open, so the function is traced exactly once
+    whatever batch it gets (1 vector from a slider, 100 for a grid). Several inputs (e.g. noise
+    and a label) are passed as positional arguments and given to the model as a list.
     """
+    inputs = getattr(model, "inputs", None)
+    signature = [tf.TensorSpec([None, *x.shape[1:]], tf.float32) for x in inputs] if inputs else None
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(input_signature=signature, reduce_retracing=signature is None)
     def forward(*inputs):
         return model(inputs[0] if len(inputs) == 1 else list(inputs), training=False)
 
