@@ -109,6 +109,12 @@ def save_pretrained(model: keras.Model, name: str, *, dataset: str, data_source:
 
     WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
     path = WEIGHTS_DIR / f"{name}.keras"
+    if getattr(model, "optimizer", None) is not None:
+        # ship what inference needs: a compiled model would also save its optimizer slots (2-3x the size)
+        # (keras.models.clone_model would compile the copy again, so rebuild it from its config)
+        inference_copy = type(model).from_config(model.get_config())
+        inference_copy.set_weights(model.get_weights())
+        model = inference_copy
     model.save(path)
     entries = registry()
     entries[name] = {

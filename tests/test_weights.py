@@ -76,3 +76,15 @@ def test_shipped_registry_entries_are_intact():
         model = weights.load_model(name, info["dataset"], verbose=False)
         assert model.count_params() == info["parameters"], name
     assert json.loads((weights.WEIGHTS_DIR / "registry.json").read_text()) if weights.registry() else True
+
+
+def test_compiled_model_is_shipped_without_optimizer(weights_dir):
+    model = _model(units=4096)  # 16k weights: optimizer slots would add ~128 kB
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((8, 3)), np.ones((8, 4096)), verbose=0)
+    path = _save(model, "compiled")
+    plain = _model(units=4096)
+    plain_path = _save(plain, "plain")
+    assert path.stat().st_size < 1.3 * plain_path.stat().st_size
+    x = np.ones((1, 3), np.float32)
+    np.testing.assert_allclose(weights.load_model("compiled", verbose=False)(x), model(x), atol=1e-6)

@@ -1,0 +1,198 @@
+"""Numbers for generative models, computed the same way in every notebook.
+
+- a **judge**: a small convolutional classifier trained on the course's training split
+  (``scripts/train_judge.py``), shipped in ``data/weights/`` like the generators;
+- **Fréchet distance in the judge's feature space**: the FID recipe (Heusel et al., 2017) with
+  the judge's penultimate layer instead of Inception (which cannot be downloaded offline).
+  The numbers are therefore *not* comparable with Inception-based FIDs in papers; compare them
+  with the same distance between real training and real test images, printed beside them;
+- **label accuracy** of conditional samples, and **class coverage** (classes present, entropy
+  of the predicted-label histogram) of unconditional ones — a direct mode-collapse indicator.
+
+The test-set negative ELBO of the VAEs lives in :mod:`helpers.vae` beside the model parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import weights
+from .environment import quiet_tensorflow
+from .plotting import to_display_range
+
+quiet_tensorflow()
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+FEATURE_LAYER = "judge_features"
+
+
+def judge_name(dataset: str) -> str:
+    return f"judge_{dataset}"
+
+
+def build_judge() -> keras.Model:
+    """A small CNN; augmentation layers are active only while it trains (4,000 digits are few)."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
+            layers.RandomRotation(0.04, fill_mode="constant"),
+            layers.RandomZoom(0.1, fill_mode="constant"),
+            layers.Conv2D(32, 3, padding="same", activation="relu"),
+            layers.Conv2D(32, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Conv2D(64, 3, padding="same", activation="relu"),
+            layers.Conv2D(64, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dropout(0.3),
+            layers.Dense(128, activation="relu", name=FEATURE_LAYER),
+            layers.Dropout(0.3),
+            layers.Dense(10, activation="softmax"),
+        ],
+        name="judge",
+    )
+
+
+def to_judge_input(images: np.ndarray) -> np.ndarray:
+    """Any course image batch (uint8, [0, 1], [-1, 1]; flat or not) -> float32 (N, 28, 28, 1) in [0, 1]."""
+    return to_display_range(images)[..., None].astype(np.float32)
+
+
+class Judge:
+    """The shipped classifier with fast batched calls for labels and features."""
+
+    def __init__(self, model: keras.Model, info: dict | None = None):
+        self.model = model
+        self.info = info or {}
+        self._features = keras.Model(model.inputs, [model.get_layer(FEATURE_LAYER).output, model.outputs[0]])
+
+    def _run(self, images: np.ndarray, batch_size: int = 500):
+        x = to_judge_input(images)
+        feats, probs = [], []
+        for start in range(0, len(x), batch_size):
+            f, p = self._features(x[start : start + batch_size], training=False)
+            feats.append(np.asarray(f))
+            probs.append(np.asarray(p))
+        return np.concatenate(feats), np.concatenate(probs)
+
+    def features(self, images: np.ndarray) -> np.ndarray:
+        return self._run(images)[0]
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        return self._run(images)[1]
+
+    def predict_labels(self, images: np.ndarray) -> np.ndarray:
+        return self.probabilities(images).argmax(axis=1)
+
+    def accuracy(self, images: np.ndarray, labels: np.ndarray) -> float:
+        return float((self.predict_labels(images) == np.asarray(labels)).mean())
+
+
+def load_judge(dataset: str = "mnist", verbose: bool = True) -> Judge:
+    """The shipped judge for ``dataset`` (train one with ``python scripts/train_judge.py``)."""
+    name = judge_name(dataset)
+    model = weights.load_model(name, dataset, verbose=False)
+    info = weights.entry(name, dataset)
+    if verbose:
+        print(f"Judge: {name}, test accuracy {100 * info['test_accuracy']:.1f}% on {info['test_size']:,} "
+              f"{dataset} test images ({info['data_source']})")
+    return Judge(model, info)
+
+
+# --------------------------------------------------------------------------- distances
+
+
+def _sqrtm_psd(matrix: np.ndarray) -> np.ndarray:
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+
+
+def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (rows are samples).
+
+    d = |mu_a - mu_b|^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)); the trace of the matrix square root
+    is computed as Tr((S_a^(1/2) S_b S_a^(1/2))^(1/2)), which is symmetric and stable.
+    """
+    a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"need two (N, D) feature arrays with the same D, got {a.shape} and {b.shape}")
+    if min(len(a), len(b)) < 2:
+        raise ValueError("need at least 2 samples per set to estimate a covariance")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+    root_a = _sqrtm_psd(cov_a)
+    cross = np.trace(_sqrtm_psd(root_a @ cov_b @ root_a))
+    value = float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * cross)
+    return max(value, 0.0)
+
+
+@dataclass
+class FrechetReport:
+    generated_vs_test: float
+    train_vs_test: float
+    n_generated: int
+    n_reference: int
+
+    def __str__(self) -> str:
+        return (f"Fréchet distance (judge features): generated vs real test {self.generated_vs_test:.2f}   "
+                f"[scale: real train vs real test {self.train_vs_test:.2f}; {self.n_generated:,} generated, "
+                f"{self.n_reference:,} real images per set; not comparable with Inception FID]")
+
+
+def frechet_report(judge: Judge, generated: np.ndarray, real_test: np.ndarray, real_train: np.ndarray,
+                   n: int = 1000, seed: int = 0) -> FrechetReport:
+    """Generated vs real test images, with real train vs real test as the scale (same sample sizes)."""
+    rng = np.random.default_rng(seed)
+    n = min(n, len(generated), len(real_test), len(real_train))
+    pick = lambda arr: arr[rng.choice(len(arr), n, replace=False)]  # noqa: E731
+    gen, test, train = (judge.features(pick(arr)) for arr in (generated, real_test, real_train))
+    return FrechetReport(frechet_distance(gen, test), frechet_distance(train, test), n, n)
+
+
+# --------------------------------------------------------------------------- labels
+
+
+@dataclass
+class Coverage:
+    counts: np.ndarray  # predicted-label histogram, length 10
+    classes_present: int  # classes with at least `min_share` of the samples
+    entropy_bits: float  # log2(10) = 3.32 for a perfectly even spread
+
+    def __str__(self) -> str:
+        shares = " ".join(f"{c}:{100 * n / self.counts.sum():.0f}%" for c, n in enumerate(self.counts))
+        return (f"class coverage: {self.classes_present}/10 classes, entropy {self.entropy_bits:.2f} of "
+                f"{np.log2(10):.2f} bits  [{shares}]")
+
+
+def class_coverage(predicted_labels: np.ndarray, num_classes: int = 10, min_share: float = 0.02) -> Coverage:
+    """How evenly samples spread over the classes: few classes or low entropy = mode collapse."""
+    counts = np.bincount(np.asarray(predicted_labels, int), minlength=num_classes)[:num_classes]
+    if counts.sum() == 0:
+        raise ValueError("no predicted labels given")
+    p = counts / counts.sum()
+    entropy = float(-(p[p > 0] * np.log2(p[p > 0])).sum())
+    return Coverage(counts, int((p >= min_share).sum()), entropy)
+
+
+@dataclass
+class LabelAccuracy:
+    overall: float
+    per_label: np.ndarray
+
+    def __str__(self) -> str:
+        per = " ".join(f"{c}:{100 * a:.0f}%" for c, a in enumerate(self.per_label))
+        return f"label accuracy: {100 * self.overall:.1f}%  [{per}]"
+
+
+def label_accuracy(judge: Judge, images: np.ndarray, requested: np.ndarray, num_classes: int = 10) -> LabelAccuracy:
+    """Share of conditional samples that the judge assigns to the label they were generated for."""
+    requested = np.asarray(requested, int)
+    if len(requested) != len(images):
+        raise ValueError(f"{len(images)} images but {len(requested)} requested labels")
+    hits = judge.predict_labels(images) == requested
+    per = np.array([hits[requested == c].mean() if (requested == c).any() else np.nan for c in range(num_classes)])
+    return LabelAccuracy(float(hits.mean()), per)
