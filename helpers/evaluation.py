@@ -68,7 +68,7 @@ class Judge:
     def __init__(self, model: keras.Model, info: dict | None = None):
         self.model = model
         self.info = info or {}
-        self._features = keras.Model(model.inputs, [model.get_layer(FEATURE_LAYER).output, model.outputs[0]])
+        self._features = keras.Model(model.inputs[0], [model.get_layer(FEATURE_LAYER).output, model.outputs[0]])
 
     def _run(self, images: np.ndarray, batch_size: int = 500):
         x = to_judge_input(images)

@@ -73,9 +73,24 @@ def describe(info: dict) -> str:
             f"{info['train_seconds']:.0f} s of training on {info['machine']}, saved {info['created']}")
 
 
+def _import_custom_layers(path: Path) -> None:
+    """Import the ``helpers`` modules whose registered layers (e.g. a VAE's ``Sampling``) the
+    saved model uses, so it loads without the notebook that defined it. Only modules of this
+    package are imported; anything else in the file's config is left to Keras's safe mode."""
+    import importlib
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        config = archive.read("config.json").decode("utf-8")
+    for module in sorted(set(re.findall(r'"module": "(helpers\.[a-z_]+)"', config))):
+        importlib.import_module(module)
+
+
 def load_model(name: str, dataset: str = "mnist", verbose: bool = True) -> keras.Model:
     """The shipped model ``name`` (architecture + weights), loaded in Keras's safe mode."""
     info = entry(name, dataset)
+    _import_custom_layers(info["path"])
     model = keras.saving.load_model(info["path"], compile=False, safe_mode=True)
     if verbose:
         print("Loaded pretrained " + describe(info))
