@@ -192,3 +192,161 @@ class GanLatentExplorer(ImageExplorer):
         finally:
             self._paused = False
         self.update()
+
+
+# --------------------------------------------------------------------------- VAE (notebook 04)
+
+
+_FORWARDS: dict = {}
+
+
+def cached_forward(model, output: int | None = None) -> Callable[..., np.ndarray]:
+    """:func:`compiled_forward` built once per model and reused by every later call.
+
+    Each ``compiled_forward`` is a new ``tf.function`` traced on first use, and TensorFlow counts
+    the traces of all functions made from the same code together: after five or so it prints a
+    "triggered tf.function retracing" warning, although nothing retraces. Sharing one compiled
+    function per model (notebook cells and widgets alike) avoids both the warning and the extra
+    traces. ``output``: for a functional model with several outputs (a VAE encoder returns
+    ``[z_mean, z_log_var, z]``), the index of the one to return. The cache keeps the models alive
+    for the kernel's lifetime, which is what a notebook wants.
+    """
+    key = (id(model), output)
+    if key not in _FORWARDS:
+        target = model
+        if output is not None:
+            outputs = getattr(model, "outputs", None)
+            if not outputs or not -len(outputs) <= output < len(outputs):
+                raise ValueError(f"output={output} needs a functional model with more outputs than that")
+            import keras
+
+            target = keras.Model(model.inputs, model.outputs[output], name=f"{model.name}_output{output}")
+        _FORWARDS[key] = (model, compiled_forward(target))  # the model is kept so its id is never reused
+    return _FORWARDS[key][1]
+
+
+def _png_fast(pil_image) -> bytes:
+    buffer = io.BytesIO()
+    pil_image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+class VaeLatentExplorer(ImageExplorer):
+    """Two sliders choose a point (z_1, z_2) of a 2-D latent plane; the decoded digit is shown
+    beside the latent scatter of the test set, with the point marked.
+
+    The scatter is drawn by matplotlib once, converted to a 64-colour palette image, and each
+    update only copies it, draws the marker with PIL and encodes the PNG (~1 ms), so the
+    sliders stay instant. ``render()`` returns the decoded digit, ``render_map()`` the marked
+    scatter (a PIL image); ``update()`` pushes both.
+    """
+
+    def __init__(self, decoder, z_points: np.ndarray, labels: np.ndarray, *, limits=None,
+                 class_names=None, scale: int = 5, map_size: float = 4.0):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from PIL import Image
+
+        from . import vae
+
+        z_points = np.asarray(z_points, np.float32)
+        if z_points.ndim != 2 or z_points.shape[1] != 2:
+            raise ValueError(f"VaeLatentExplorer needs 2-D latent points (N, 2), got {z_points.shape}")
+        decoder_dim = decoder.inputs[0].shape[-1] if getattr(decoder, "inputs", None) else None
+        if decoder_dim not in (None, 2):
+            raise ValueError(f"the decoder takes {decoder_dim}-D latents; the two sliders need LATENT_DIM = 2")
+        self.decode = cached_forward(decoder)
+        if limits is None:  # the scatter's range, at least [-3, 3] (where the prior puts 99.7% of its mass)
+            lo = np.minimum(np.floor(np.percentile(z_points, 0.5, axis=0)), -3.0)
+            hi = np.maximum(np.ceil(np.percentile(z_points, 99.5, axis=0)), 3.0)
+            limits = (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
+        self.limits = tuple(float(v) for v in limits)
+        self.z1 = widgets.FloatSlider(0.0, min=self.limits[0], max=self.limits[1], step=0.05, description="z₁")
+        self.z2 = widgets.FloatSlider(0.0, min=self.limits[2], max=self.limits[3], step=0.05, description="z₂")
+
+        fig = vae.latent_scatter(z_points, labels, class_names=class_names, limits=self.limits, size=map_size,
+                                 title="test set (posterior means); ✚ = the sliders' point")
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+        self._map = Image.fromarray(rgb).quantize(colors=64)
+        # data -> pixel mapping of the axes, read once from the drawn figure (display y grows upwards)
+        ax = fig.axes[0]
+        corners = [(self.limits[0], self.limits[2]), (self.limits[1], self.limits[3])]
+        (x0, y0), (x1, y1) = ax.transData.transform(corners)
+        height = rgb.shape[0]
+        self._px = (x0, (x1 - x0) / (self.limits[1] - self.limits[0]))
+        self._py = (height - y0, -(y1 - y0) / (self.limits[3] - self.limits[2]))
+        self.map_image = widgets.Image(format="png")
+        super().__init__([self.z1, self.z2], scale=scale, caption="<small>decoded digit at (z₁, z₂)</small>")
+        self.children = (self.z1, self.z2,
+                         widgets.HBox([self.map_image, widgets.VBox([self.image, self.caption])]))
+        self._observe(self.z1, self.z2)
+        self.update()
+
+    def latent(self) -> np.ndarray:
+        return np.array([[self.z1.value, self.z2.value]], np.float32)
+
+    def render(self) -> np.ndarray:
+        return self.decode(self.latent())[0]
+
+    def marker_pixel(self) -> tuple[float, float]:
+        """Where the sliders' point lies on the scatter image, in pixels (column, row)."""
+        return (self._px[0] + self._px[1] * (self.z1.value - self.limits[0]),
+                self._py[0] + self._py[1] * (self.z2.value - self.limits[2]))
+
+    def render_map(self):
+        from PIL import ImageDraw
+
+        image = self._map.copy()
+        draw = ImageDraw.Draw(image)
+        x, y = self.marker_pixel()
+        for width, colour in ((5, (255, 255, 255)), (2, (0, 0, 0))):  # black cross on a white halo
+            draw.line((x - 9, y, x + 9, y), fill=colour, width=width)
+            draw.line((x, y - 9, x, y + 9), fill=colour, width=width)
+        return image
+
+    def update(self, *_change) -> None:
+        if self._paused:
+            return
+        began = time.perf_counter()
+        self.image.value = png_bytes(self.render(), self.scale)
+        self.map_image.value = _png_fast(self.render_map())
+        self.update_times_ms.append(1000 * (time.perf_counter() - began))
+
+
+class VaeInterpolationExplorer(ImageExplorer):
+    """Encode two real test digits A and B, slide along the straight line between their codes
+    (posterior means), decode. Shows A, the decoded point, and B side by side.
+
+    Linear, not spherical: VAE codes are posterior means, spread over the latent space rather
+    than concentrated on a sphere as high-dimensional Gaussian noise is.
+    """
+
+    def __init__(self, encoder, decoder, images: np.ndarray, *, index_a: int = 0, index_b: int = 1,
+                 scale: int = 4):
+        images = np.asarray(images, np.float32)
+        if images.ndim != 2 or images.shape[1] != 784:
+            raise ValueError(f"expected flattened images (N, 784) in [0, 1], got {images.shape}")
+        n = len(images)
+        if not (0 <= index_a < n and 0 <= index_b < n):
+            raise ValueError(f"index_a and index_b must lie in 0..{n - 1}")
+        self.images = images
+        self.encode = cached_forward(encoder, output=0)  # the posterior mean z_mean
+        self.decode = cached_forward(decoder)
+        self.index_a = widgets.BoundedIntText(index_a, min=0, max=n - 1, description="digit A")
+        self.index_b = widgets.BoundedIntText(index_b, min=0, max=n - 1, description="digit B")
+        self.t = widgets.FloatSlider(0.0, min=0.0, max=1.0, step=0.02, description="A → B")
+        super().__init__([widgets.HBox([self.index_a, self.index_b]), self.t], scale=scale,
+                         caption="<small>input A | decoded mix | input B</small>")
+        self._observe(self.index_a, self.index_b, self.t)
+        self.update()
+
+    def latent(self) -> np.ndarray:
+        z_a, z_b = self.encode(self.images[[self.index_a.value, self.index_b.value]])
+        t = self.t.value
+        return ((1 - t) * z_a + t * z_b)[None].astype(np.float32)
+
+    def render(self) -> np.ndarray:
+        decoded = self.decode(self.latent()).reshape(1, 28, 28)
+        a, b = self.images[[self.index_a.value, self.index_b.value]].reshape(2, 28, 28)
+        return np.stack([a, decoded[0], b])

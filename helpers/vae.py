@@ -1,0 +1,205 @@
+"""Variational autoencoder pieces shared by notebooks 04 (VAE) and 05 (CVAE).
+
+- :class:`Sampling`: the reparameterization trick as a small layer (no ``Lambda``, so a saved
+  model loads in Keras's safe mode). The encoder's second output is a **log-variance**, so
+  ``z = mean + exp(0.5 * log_var) * eps`` with ``eps ~ N(0, I)``.
+- :func:`kl_divergence` and :func:`bernoulli_nll`: the two terms of the negative ELBO, per
+  example, with ``keras.ops`` so they work on numpy arrays and inside a compiled step.
+- :func:`negative_elbo`: the test-set negative ELBO in nats per image;
+  :func:`importance_sampled_nll`: a tighter (importance-sampled) estimate of -log p(x), whose
+  gap to the negative ELBO estimates the KL between the encoder and the true posterior.
+- :func:`latent_scatter` and :func:`manifold`: the two classic VAE pictures.
+
+The encoder given to the evaluation functions maps (N, 784) images in [0, 1] to
+``[z_mean, z_log_var, ...]`` (extra outputs such as a sampled ``z`` are ignored); the decoder
+maps (N, latent_dim) points to (N, 784) Bernoulli means in (0, 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .environment import quiet_tensorflow
+
+quiet_tensorflow()
+import keras  # noqa: E402
+from keras import ops  # noqa: E402
+
+EPSILON = 1e-7  # the clipping Keras's binary cross-entropy uses, so both give the same numbers
+
+
+@keras.saving.register_keras_serializable(package="course")
+class Sampling(keras.layers.Layer):
+    """``[z_mean, z_log_var] -> z = z_mean + exp(0.5 * z_log_var) * eps``, ``eps ~ N(0, I)``.
+
+    The noise comes from a ``SeedGenerator`` held by the layer, so a compiled training step
+    draws fresh noise on every call (a plain integer seed would repeat the same noise).
+    """
+
+    def __init__(self, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        return z_mean + ops.exp(0.5 * z_log_var) * eps
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+def kl_divergence(z_mean, z_log_var):
+    """KL( N(z_mean, diag(exp(z_log_var))) || N(0, I) ) per example, in nats (closed form)."""
+    return -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
+
+
+def bernoulli_nll(x, x_mean):
+    """-log p(x | z) per example for a Bernoulli decoder: binary cross-entropy summed over pixels.
+
+    ``x`` holds intensities in [0, 1] (treated as Bernoulli targets, the usual choice for MNIST);
+    ``x_mean`` the decoder's sigmoid outputs, clipped to [1e-7, 1 - 1e-7] like Keras does.
+    """
+    p = ops.clip(x_mean, EPSILON, 1.0 - EPSILON)
+    return -ops.sum(x * ops.log(p) + (1.0 - x) * ops.log(1.0 - p), axis=-1)
+
+
+def _check_images(images) -> np.ndarray:
+    images = np.asarray(images, np.float32)
+    if images.ndim != 2 or images.shape[1] != 784:
+        raise ValueError(f"expected flattened images of shape (N, 784), got {images.shape}: use data.flatten")
+    if len(images) == 0:
+        raise ValueError("no images to evaluate")
+    if images.min() < 0.0 or images.max() > 1.0:
+        raise ValueError(
+            f"pixel values must lie in [0, 1] for a Bernoulli likelihood, found [{images.min():.2f}, "
+            f"{images.max():.2f}]: use data.scale_to_unit"
+        )
+    return images
+
+
+def _encode(encoder, x) -> tuple[np.ndarray, np.ndarray]:
+    outputs = encoder(x, training=False)
+    if not isinstance(outputs, (list, tuple)) or len(outputs) < 2:
+        raise ValueError("the encoder must return [z_mean, z_log_var, ...]")
+    return np.asarray(outputs[0], np.float64), np.asarray(outputs[1], np.float64)
+
+
+def negative_elbo(encoder, decoder, images, *, n_samples: int = 1, batch_size: int = 500,
+                  seed: int = 0) -> dict[str, float]:
+    """Mean negative ELBO over ``images`` in nats per image, and its two terms.
+
+    ``reconstruction`` = E_q[-log p(x|z)] (Monte Carlo with ``n_samples`` draws of z per image,
+    fixed ``seed`` so the number is reproducible), ``kl`` = KL(q(z|x) || p(z)) in closed form,
+    ``negative_elbo`` = their sum: an upper bound on -log p(x). Lower is better.
+    """
+    images = _check_images(images)
+    if n_samples < 1 or batch_size < 1:
+        raise ValueError("n_samples and batch_size must be at least 1")
+    rng = np.random.default_rng(seed)
+    recon, kl = [], []
+    for start in range(0, len(images), batch_size):
+        x = images[start : start + batch_size]
+        z_mean, z_log_var = _encode(encoder, x)
+        kl.append(np.asarray(kl_divergence(z_mean, z_log_var)))
+        total = np.zeros(len(x))
+        for _ in range(n_samples):
+            z = z_mean + np.exp(0.5 * z_log_var) * rng.standard_normal(z_mean.shape)
+            x_mean = np.asarray(decoder(z.astype(np.float32), training=False), np.float64)
+            total += np.asarray(bernoulli_nll(x.astype(np.float64), x_mean))
+        recon.append(total / n_samples)
+    recon_mean, kl_mean = float(np.concatenate(recon).mean()), float(np.concatenate(kl).mean())
+    return {"negative_elbo": recon_mean + kl_mean, "reconstruction": recon_mean, "kl": kl_mean}
+
+
+def importance_sampled_nll(encoder, decoder, images, *, k: int = 100, batch_size: int = 100,
+                           seed: int = 0) -> float:
+    """An estimate of -log p(x) in nats per image, with ``k`` importance samples from q(z|x).
+
+    -log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x). With k = 1 its expectation is the negative ELBO;
+    it decreases towards the true -log p(x) as k grows (Burda et al., 2016, the IWAE bound).
+    """
+    images = _check_images(images)
+    if k < 1 or batch_size < 1:
+        raise ValueError("k and batch_size must be at least 1")
+    rng = np.random.default_rng(seed)
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = images[start : start + batch_size].astype(np.float64)
+        z_mean, z_log_var = _encode(encoder, x)
+        n, d = z_mean.shape
+        eps = rng.standard_normal((k, n, d))
+        z = z_mean + np.exp(0.5 * z_log_var) * eps  # (k, n, d)
+        x_mean = np.asarray(decoder(z.reshape(k * n, d).astype(np.float32), training=False), np.float64)
+        log_px_z = -np.asarray(bernoulli_nll(np.tile(x, (k, 1)), x_mean)).reshape(k, n)
+        log_pz = -0.5 * np.sum(z**2 + np.log(2 * np.pi), axis=-1)
+        log_qz = -0.5 * np.sum(eps**2 + np.log(2 * np.pi) + z_log_var, axis=-1)
+        log_w = log_px_z + log_pz - log_qz
+        top = log_w.max(axis=0)
+        out.append(-(top + np.log(np.mean(np.exp(log_w - top), axis=0))))
+    return float(np.concatenate(out).mean())
+
+
+def latent_scatter(z: np.ndarray, labels: np.ndarray, *, class_names: Sequence[str] | None = None,
+                   title: str | None = "Test set in the latent plane (posterior means)", size: float = 4.5,
+                   limits: tuple[float, float, float, float] | None = None):
+    """Scatter of 2-D latent points coloured by class, with a legend. Returns a closed Figure."""
+    import matplotlib.pyplot as plt
+
+    z = np.asarray(z)
+    labels = np.asarray(labels)
+    if z.ndim != 2 or z.shape[1] != 2:
+        raise ValueError(f"latent_scatter needs 2-D latent points (N, 2), got {z.shape}")
+    if len(labels) != len(z):
+        raise ValueError(f"{len(z)} points but {len(labels)} labels")
+    fig, ax = plt.subplots(figsize=(size + 1.3, size))
+    cmap = plt.get_cmap("tab10")
+    for c in np.unique(labels):
+        pts = z[labels == c]
+        name = class_names[int(c)] if class_names is not None else str(c)
+        ax.scatter(pts[:, 0], pts[:, 1], s=6, color=cmap(int(c) % 10), label=name, alpha=0.8, linewidths=0)
+    if limits is not None:
+        ax.set_xlim(limits[0], limits[1])
+        ax.set_ylim(limits[2], limits[3])
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, markerscale=2, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def manifold(decode: Callable[[np.ndarray], np.ndarray], n: int = 15, extent: float = 2.0):
+    """Decode an ``n`` x ``n`` grid of latent points over [-extent, extent]^2 into one figure.
+
+    Rows go from high z_2 (top) to low z_2 (bottom), columns from low z_1 to high z_1, so the
+    picture is oriented like the latent scatter. Returns a closed Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    if n < 2 or extent <= 0:
+        raise ValueError("manifold needs n >= 2 and extent > 0")
+    values = np.linspace(-extent, extent, n)
+    grid = np.array([[z1, z2] for z2 in values[::-1] for z1 in values], np.float32)
+    images = np.asarray(decode(grid)).reshape(n, n, 28, 28)
+    canvas = images.transpose(0, 2, 1, 3).reshape(n * 28, n * 28)
+    fig, ax = plt.subplots(figsize=(6, 6))
+    half = 0.5 * (values[1] - values[0])
+    ax.imshow(canvas, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest",
+              extent=(-extent - half, extent + half, -extent - half, extent + half))
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+    ax.set_title(f"Decoded digits over the latent plane ({n}×{n} grid)", fontsize=10)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
