@@ -196,3 +196,23 @@ def label_accuracy(judge: Judge, images: np.ndarray, requested: np.ndarray, num_
     hits = judge.predict_labels(images) == requested
     per = np.array([hits[requested == c].mean() if (requested == c).any() else np.nan for c in range(num_classes)])
     return LabelAccuracy(float(hits.mean()), per)
+
+
+# --------------------------------------------------------------------------- memorisation
+
+
+def nearest_distances(images: np.ndarray, reference: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Euclidean distance (in [0, 1] pixel units) from each image to its nearest reference image.
+
+    Compare generated-vs-train with real-test-vs-train: generated images much closer to the
+    training set than unseen real digits are would mean the generator copies its training data.
+    """
+    flat = to_display_range(images).reshape(len(images), -1).astype(np.float64)  # float32 cancels badly
+    ref = to_display_range(reference).reshape(len(reference), -1).astype(np.float64)
+    ref_sq = (ref**2).sum(1)
+    out = []
+    for start in range(0, len(flat), chunk):
+        block = flat[start : start + chunk]
+        d2 = (block**2).sum(1)[:, None] + ref_sq[None, :] - 2 * block @ ref.T
+        out.append(np.sqrt(np.maximum(d2.min(1), 0)))
+    return np.concatenate(out)

@@ -111,3 +111,14 @@ class TestShippedJudge:
         judge, _, _, x_test, _ = setup
         with pytest.raises(ValueError, match="requested labels"):
             evaluation.label_accuracy(judge, x_test[:5], np.zeros(4, int))
+
+
+def test_nearest_distances_finds_copies_and_is_range_independent():
+    rng = np.random.default_rng(0)
+    reference = rng.integers(0, 256, (50, 28, 28), dtype=np.uint8)
+    copies = reference[:5]
+    assert np.allclose(evaluation.nearest_distances(copies, reference), 0, atol=1e-3)
+    as_symmetric = data.scale_to_symmetric(copies)
+    assert np.allclose(evaluation.nearest_distances(as_symmetric, reference), 0, atol=1e-3)
+    shifted = np.roll(reference[:5], 3, axis=2)
+    assert (evaluation.nearest_distances(shifted, reference) > 1.0).all()
