@@ -1,0 +1,165 @@
+"""Measure the course's speed targets and write benchmarks/RESULTS.md.
+
+    .venv/bin/python benchmarks/run_benchmarks.py            # every notebook
+    .venv/bin/python benchmarks/run_benchmarks.py 01_gan     # some of them
+
+For each notebook it measures, in one fresh kernel per notebook:
+
+1. the fast-mode wall time of the whole notebook (``COURSE_FAST=1``, as CI runs it);
+2. after the notebook has run, a probe cell appended to it times
+   - the steady-state training step(s) of the notebook's models (median of many calls, after
+     a warm-up call that traces the ``tf.function``), on the notebook's own batch size;
+   - for 01_gan, the lecture's ``predict`` + ``train_on_batch`` iteration against the
+     compiled step, on the same models and batch, in the same run (ratio);
+   - the kernel-side latency of one widget update (median over many slider moves) for every
+     latent explorer widget the notebook built.
+
+The probe knows each notebook's variable names (``STEP_PROBES`` below): renaming a step in a
+notebook makes the benchmark fail loudly rather than report nothing. These are measurements,
+not tests; the test suite has no timing assertions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+REPEATS = 30
+
+# Per notebook: Python expression (evaluated in the notebook's kernel) giving {label: zero-argument callable}.
+STEP_PROBES = {
+    "01_gan": '{"GAN (MLP), compiled step": lambda: train_step(real_batch),'
+    ' "GAN (MLP), lecture predict + 2x train_on_batch": lambda: (lecture_d_step(), lecture_g_step())}',
+    "03_dcgan": '{f"DCGAN ({label})": (lambda s=s: s(x_train[:BATCH_SIZE])) for label, s in train_steps.items()}',
+}
+
+PROBE = r'''
+import json as _json, time as _time
+import numpy as _np
+import ipywidgets as _w
+from helpers import widgets as _cw
+_probe_started = _time.perf_counter()
+
+def _median_ms(fn, n):
+    fn()  # warm-up (tracing)
+    out = []
+    for _ in range(n):
+        t = _time.perf_counter(); fn(); out.append(1000 * (_time.perf_counter() - t))
+    return float(_np.median(out))
+
+_steps = STEP_EXPR
+_result = {"steps": {k: _median_ms(f, REPEATS) for k, f in _steps.items()}, "widgets": {}}
+
+def _sliders(widget):
+    found = []
+    if isinstance(widget, (_w.FloatSlider, _w.IntSlider)):
+        found.append(widget)
+    for child in getattr(widget, "children", ()):
+        found.extend(_sliders(child))
+    return found
+
+for _name, _obj in list(globals().items()):
+    if isinstance(_obj, _cw.ImageExplorer) and not _name.startswith("_"):
+        _obj.update_times_ms.clear()
+        for _slider in _sliders(_obj):
+            for _v in _np.linspace(_slider.min, _slider.max, REPEATS):
+                _slider.value = type(_slider.value)(_v)
+        if _obj.update_times_ms:
+            _result["widgets"][f"{_name} ({type(_obj).__name__})"] = (
+                float(_np.median(_obj.update_times_ms)), len(_obj.update_times_ms))
+_result["probe_s"] = _time.perf_counter() - _probe_started
+print("BENCHMARK_JSON " + _json.dumps(_result))
+'''
+
+
+def run_notebook(path: Path) -> dict:
+    nb = nbformat.read(path, as_version=4)
+    name = path.stem
+    expr = STEP_PROBES.get(name, "{}")
+    nb.cells.append(nbformat.v4.new_code_cell(PROBE.replace("STEP_EXPR", expr).replace("REPEATS", str(REPEATS))))
+    env_before = dict(os.environ)
+    os.environ.update(COURSE_FAST="1", COURSE_RUNS_DIR=tempfile.mkdtemp(prefix="bench-"), TF_CPP_MIN_LOG_LEVEL="3")
+    try:
+        began = time.perf_counter()
+        client = NotebookClient(nb, timeout=1200, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
+        wall = time.perf_counter() - began
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    line = next(line for line in text.splitlines() if line.startswith("BENCHMARK_JSON "))
+    result = json.loads(line.split(" ", 1)[1])
+    result["wall_s"] = wall - result["probe_s"]  # the notebook alone, without the probe cell
+    return result
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+        cpu = model
+    except (OSError, StopIteration):
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, load average {load:.1f} at start"
+
+
+def main(argv: list[str]) -> None:
+    names = argv or sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    started = machine()
+    results = {}
+    for name in names:
+        print(f"running {name} ...", flush=True)
+        results[name] = run_notebook(ROOT / "notebooks" / f"{name}.ipynb")
+        print(f"  {results[name]['wall_s']:.1f} s", flush=True)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} on {started}; commit {commit.strip()}.",
+        "Regenerate with `.venv/bin/python benchmarks/run_benchmarks.py`. Medians of "
+        f"{REPEATS} calls after a warm-up call; wall times include kernel start and TensorFlow import.",
+        "",
+        "## Training step (steady state, the notebook's batch size)",
+        "",
+        "| notebook | step | ms per step |",
+        "|---|---|---:|",
+    ]
+    for name, res in results.items():
+        for label, ms in res["steps"].items():
+            lines.append(f"| {name} | {label} | {ms:.1f} |")
+    if "01_gan" in results:
+        steps = results["01_gan"]["steps"]
+        lecture = next(v for k, v in steps.items() if "lecture" in k)
+        compiled = next(v for k, v in steps.items() if "compiled" in k)
+        lines += ["", f"Lecture loop vs compiled step on the same GAN, batch and run: {lecture:.1f} ms vs "
+                  f"{compiled:.1f} ms, **{lecture / compiled:.1f}x** faster compiled."]
+    lines += ["", "## Widget update, kernel side (slider value set -> image bytes updated)", "",
+              "| notebook | widget | median ms | updates |", "|---|---|---:|---:|"]
+    for name, res in results.items():
+        for label, (ms, n) in res["widgets"].items():
+            lines.append(f"| {name} | {label} | {ms:.2f} | {n} |")
+    lines += ["", "## Notebook wall time, fast mode (`COURSE_FAST=1`)", "", "| notebook | seconds |", "|---|---:|"]
+    for name, res in results.items():
+        lines.append(f"| {name} | {res['wall_s']:.1f} |")
+    RESULTS.write_text("\n".join(lines) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
