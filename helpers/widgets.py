@@ -194,6 +194,95 @@ class GanLatentExplorer(ImageExplorer):
         self.update()
 
 
+class ConditionalGanExplorer(ImageExplorer):
+    """A conditional generator G(z, y): pick the label y, move the noise z along a few random
+    directions. Beside the chosen digit, a strip shows the same z under every label, so one can
+    see what z controls (style: thickness, slant, width) and what y controls (the class).
+
+    ``generator`` takes ``[noise (N, latent_dim), one-hot labels (N, n_classes)]``. One compiled
+    call renders all labels at once; the picked one is shown large, all of them in the strip.
+    """
+
+    def __init__(self, generator, latent_dim: int, class_names: Sequence[str] | None = None,
+                 n_directions: int = 3, seed: int = 0, scale: int = 5, strip_scale: int = 3):
+        names = [str(i) for i in range(10)] if class_names is None else [str(n) for n in class_names]
+        if len(names) < 2:
+            raise ValueError(f"a conditional generator needs at least two classes, got class_names={names}")
+        inputs = getattr(generator, "inputs", None)
+        if inputs is not None and len(inputs) != 2:
+            raise ValueError(
+                f"the generator must take two inputs [noise, one-hot label], this one takes {len(inputs)}; "
+                "for an unconditional generator use GanLatentExplorer"
+            )
+        if inputs is not None and (inputs[0].shape[-1] != latent_dim or inputs[1].shape[-1] != len(names)):
+            raise ValueError(
+                f"the generator's inputs have widths {inputs[0].shape[-1]} (noise) and {inputs[1].shape[-1]} "
+                f"(label), but latent_dim={latent_dim} and {len(names)} class names were given"
+            )
+        self.generate = compiled_forward(generator)
+        self.latent_dim = latent_dim
+        self.class_names = names
+        self.n_classes = len(names)
+        self.strip_scale = strip_scale
+        self.rng = np.random.default_rng(seed)
+        q, _ = np.linalg.qr(self.rng.normal(size=(latent_dim, n_directions)))
+        self.directions = q.T.astype(np.float32)
+        self.z = self.rng.normal(size=latent_dim).astype(np.float32)
+        self.label_picker = widgets.ToggleButtons(
+            options=[(name, i) for i, name in enumerate(names)], value=0, description="label",
+            style={"button_width": "auto"},
+        )
+        self.direction_sliders = [
+            widgets.FloatSlider(0.0, min=-4.0, max=4.0, step=0.1, description=f"direction {i + 1}",
+                                continuous_update=True)
+            for i in range(n_directions)
+        ]
+        self.new_button = widgets.Button(description="new random z", icon="refresh")
+        self.new_button.on_click(self.new_vector)
+        self.strip = widgets.Image(format="png")
+        super().__init__([self.label_picker, *self.direction_sliders, self.new_button], scale=scale)
+        strip_caption = widgets.HTML("<small>the same z under every label: " + " · ".join(names) + "</small>")
+        self.children = (*self.children, strip_caption, self.strip)
+        self._observe(self.label_picker, *self.direction_sliders)
+        self.update()
+
+    def latent(self) -> np.ndarray:
+        offsets = np.array([s.value for s in self.direction_sliders], np.float32)
+        return (self.z + offsets @ self.directions).astype(np.float32)
+
+    def render_all(self) -> np.ndarray:
+        """The current z under every label, shape (n_classes, 28, 28), in one compiled call."""
+        z = np.repeat(self.latent()[None], self.n_classes, axis=0)
+        return self.generate(z, np.eye(self.n_classes, dtype=np.float32)).reshape(self.n_classes, 28, 28)
+
+    def render(self) -> np.ndarray:
+        """The current z under the picked label, shape (28, 28)."""
+        label = np.eye(self.n_classes, dtype=np.float32)[[self.label_picker.value]]
+        return self.generate(self.latent()[None], label).reshape(28, 28)
+
+    def update(self, *_change) -> None:
+        if self._paused:
+            return
+        began = time.perf_counter()
+        every_label = self.render_all()
+        picked = self.label_picker.value
+        self.image.value = png_bytes(every_label[picked], self.scale)
+        self.strip.value = strip_png(every_label, self.strip_scale)
+        self.caption.value = f"<b>label: {self.class_names[picked]}</b>"
+        self.update_times_ms.append(1000 * (time.perf_counter() - began))
+
+    def new_vector(self, _button=None) -> None:
+        """New z, sliders back to zero, one redraw (not one per slider)."""
+        self.z = self.rng.normal(size=self.latent_dim).astype(np.float32)
+        self._paused = True
+        try:
+            for slider in self.direction_sliders:
+                slider.value = 0.0
+        finally:
+            self._paused = False
+        self.update()
+
+
 # --------------------------------------------------------------------------- VAE (notebook 04)
 
 
