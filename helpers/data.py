@@ -280,8 +280,24 @@ def _find_in_folder(dataset: str, folder: Path) -> dict[str, np.ndarray] | None:
     return None
 
 
+DOWNLOAD_HOST = "storage.googleapis.com"  # where keras.datasets fetches MNIST and Fashion-MNIST
+
+
+def network_reachable(host: str = DOWNLOAD_HOST, port: int = 443, timeout: float = 2.0) -> bool:
+    """A quick TCP check, so that offline machines skip Keras's download (and its messages)."""
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
 def _download(dataset: str) -> tuple[dict[str, np.ndarray], str]:
     """Download through Keras (it verifies MNIST's checksum). Raises on any network failure."""
+    if not network_reachable():
+        raise ConnectionError(f"no network connection to {DOWNLOAD_HOST}")
     from .environment import quiet_tensorflow
 
     quiet_tensorflow()
@@ -343,7 +359,7 @@ def load_mnist(
         except DataError:
             raise
         except Exception as err:  # network failures come as several exception types
-            notes.append(f"download failed: {str(err).splitlines()[0][:100]}")
+            notes.append(f"download skipped: {str(err).splitlines()[0][:100]}")
     if arrays is None and dataset == "mnist":
         arrays = load_embedded_sample()
         source = DataSource(dataset, "embedded sample", str(EMBEDDED_SAMPLE), is_sample=True)

@@ -9,10 +9,16 @@ the tests use :func:`load_model`, which needs no notebook code.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; parallel saves are then the user's care
+    fcntl = None
 
 from .data import DataError, verify_sha256
 from .environment import quiet_tensorflow
@@ -119,9 +125,6 @@ def load_into(model: keras.Model, name: str, dataset: str = "mnist", verbose: bo
 def save_pretrained(model: keras.Model, name: str, *, dataset: str, data_source: str, epochs: int,
                     train_seconds: float, command: str, **extra) -> Path:
     """Save ``model`` as ``data/weights/<name>.keras`` and record it in the registry."""
-    import hashlib
-    import platform
-
     WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
     path = WEIGHTS_DIR / f"{name}.keras"
     if getattr(model, "optimizer", None) is not None:
@@ -131,6 +134,26 @@ def save_pretrained(model: keras.Model, name: str, *, dataset: str, data_source:
         inference_copy.set_weights(model.get_weights())
         model = inference_copy
     model.save(path)
+    with _registry_lock():
+        _record(name, path, model, dataset, data_source, epochs, train_seconds, command, extra)
+    print(f"Saved {path} ({path.stat().st_size / 1e6:.1f} MB) and its registry entry.")
+    return path
+
+
+@contextlib.contextmanager
+def _registry_lock():
+    """Two training runs saving at once must not drop each other's registry entries."""
+    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
+    with open(WEIGHTS_DIR / ".registry.lock", "w") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _record(name, path, model, dataset, data_source, epochs, train_seconds, command, extra) -> None:
+    import hashlib
+    import platform
+
     entries = registry()
     entries[name] = {
         "name": name,
@@ -147,6 +170,6 @@ def save_pretrained(model: keras.Model, name: str, *, dataset: str, data_source:
         "command": command,
         **extra,
     }
-    _registry_path().write_text(json.dumps(dict(sorted(entries.items())), indent=2) + "\n")
-    print(f"Saved {path} ({path.stat().st_size / 1e6:.1f} MB) and its registry entry.")
-    return path
+    tmp = _registry_path().with_suffix(".tmp")
+    tmp.write_text(json.dumps(dict(sorted(entries.items())), indent=2) + "\n")
+    tmp.replace(_registry_path())

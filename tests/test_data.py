@@ -24,7 +24,7 @@ def test_embedded_sample_is_the_last_resort(isolated, capsys):
     assert np.bincount(y_train).tolist() == [400] * 10
     assert np.bincount(y_test).tolist() == [100] * 10
     out = capsys.readouterr().out
-    assert "embedded" in out and "rougher" in out and "download failed" in out
+    assert "embedded" in out and "rougher" in out and "download skipped" in out
 
 
 def test_embedded_sample_is_real_digits_not_noise(isolated):
@@ -120,7 +120,7 @@ def test_fashion_without_any_source_says_how_to_fix(isolated):
         data.load_mnist("fashion_mnist", verbose=False)
     message = str(err.value)
     assert "Fashion-MNIST" in message and "dataset-fashion-mnist" in message and "path=" in message
-    assert "download failed" in message
+    assert "download skipped" in message
 
 
 @pytest.mark.skipif(not data.DEBIAN_FASHION_DIR.is_dir(), reason="Debian's dataset-fashion-mnist not installed")
@@ -306,3 +306,9 @@ def test_gzip_helper_round_trip(tmp_path):
     array = np.arange(28 * 28 * 2, dtype=np.uint32).astype(np.uint8).reshape(2, 28, 28)
     (tmp_path / "a.gz").write_bytes(gzip.compress(idx_bytes(array)))
     np.testing.assert_array_equal(data.read_idx(tmp_path / "a.gz"), array)
+
+
+def test_offline_download_stops_before_keras(monkeypatch):
+    monkeypatch.setattr(data, "network_reachable", lambda *a, **k: False)
+    with pytest.raises(ConnectionError, match="no network connection"):
+        data._download("mnist")

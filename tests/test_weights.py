@@ -88,3 +88,15 @@ def test_compiled_model_is_shipped_without_optimizer(weights_dir):
     assert path.stat().st_size < 1.3 * plain_path.stat().st_size
     x = np.ones((1, 3), np.float32)
     np.testing.assert_allclose(weights.load_model("compiled", verbose=False)(x), model(x), atol=1e-6)
+
+
+def test_parallel_saves_keep_every_registry_entry(weights_dir):
+    import threading
+
+    models = {f"m{i}": _model() for i in range(4)}
+    threads = [threading.Thread(target=_save, args=(m, n)) for n, m in models.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(weights.registry()) == set(models)
