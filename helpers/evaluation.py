@@ -216,3 +216,36 @@ def nearest_distances(images: np.ndarray, reference: np.ndarray, chunk: int = 25
         d2 = (block**2).sum(1)[:, None] + ref_sq[None, :] - 2 * block @ ref.T
         out.append(np.sqrt(np.maximum(d2.min(1), 0)))
     return np.concatenate(out)
+
+
+# --------------------------------------------------------------------------- shipped models, side by side
+
+
+def model_kind(model: keras.Model) -> str:
+    """'gan', 'conditional gan', 'vae' or 'conditional vae', read from the model's inputs and parts.
+
+    VAEs are shipped whole (image -> reconstruction) with sub-models named 'encoder' and
+    'decoder'; generators take noise, and conditional ones a one-hot label as a second input.
+    """
+    names = {layer.name for layer in model.layers}
+    if {"encoder", "decoder"} <= names:
+        return "conditional vae" if len(model.get_layer("decoder").inputs) == 2 else "vae"
+    return "conditional gan" if len(model.inputs) == 2 else "gan"
+
+
+def sample_images(model: keras.Model, n: int, seed: int = 0, labels: np.ndarray | None = None) -> np.ndarray:
+    """``n`` images from a shipped generator or VAE decoder, latents drawn from N(0, I).
+
+    Conditional models get ``labels`` (default: 0..9 repeated), as one-hot vectors.
+    """
+    kind = model_kind(model)
+    generator = model.get_layer("decoder") if "vae" in kind else model
+    latent_dim = generator.inputs[0].shape[-1]
+    z = np.random.default_rng(seed).normal(size=(n, latent_dim)).astype(np.float32)
+    inputs = [z]
+    if kind.startswith("conditional"):
+        labels = np.arange(n) % 10 if labels is None else np.asarray(labels)
+        inputs.append(np.eye(10, dtype=np.float32)[labels])
+    out = [generator(tuple(x[i : i + 500] for x in inputs) if len(inputs) > 1 else inputs[0][i : i + 500],
+                     training=False) for i in range(0, n, 500)]
+    return np.concatenate([np.asarray(o) for o in out])

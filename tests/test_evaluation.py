@@ -122,3 +122,18 @@ def test_nearest_distances_finds_copies_and_is_range_independent():
     assert np.allclose(evaluation.nearest_distances(as_symmetric, reference), 0, atol=1e-3)
     shifted = np.roll(reference[:5], 3, axis=2)
     assert (evaluation.nearest_distances(shifted, reference) > 1.0).all()
+
+
+def _shipped():
+    return [n for n, info in weights.registry().items() if not n.startswith("judge") and info["dataset"] == "mnist"]
+
+
+@pytest.mark.parametrize("name", _shipped())
+def test_every_shipped_model_samples_images(name):
+    model = weights.load_model(name, verbose=False)
+    kind = evaluation.model_kind(model)
+    images = evaluation.sample_images(model, 20, seed=1)
+    assert images.reshape(20, -1).shape == (20, 784), (name, kind)
+    assert np.isfinite(images).all() and images.std() > 0.05, "samples must not be blank"
+    again = evaluation.sample_images(model, 20, seed=1)
+    np.testing.assert_allclose(images, again, atol=1e-5)  # same seed, same images
