@@ -65,13 +65,15 @@ def test_to_judge_input_ranges():
     assert out.shape == (2, 28, 28, 1) and out.max() == 0.0
 
 
+@pytest.fixture(scope="module")
+def setup():
+    judge = evaluation.load_judge("mnist", verbose=False)
+    (x_train, y_train), (x_test, y_test) = data.load_mnist("mnist", download=False, verbose=False)
+    return judge, x_train, y_train, x_test, y_test
+
+
 @pytest.mark.skipif(not HAS_JUDGE, reason="no judge shipped yet: python scripts/train_judge.py")
 class TestShippedJudge:
-    @pytest.fixture(scope="class")
-    def setup(self):
-        judge = evaluation.load_judge("mnist", verbose=False)
-        (x_train, y_train), (x_test, y_test) = data.load_mnist("mnist", download=False, verbose=False)
-        return judge, x_train, y_train, x_test, y_test
 
     def test_accuracy_on_the_test_split(self, setup):
         judge, _, _, x_test, y_test = setup
