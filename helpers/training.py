@@ -49,12 +49,18 @@ class History:
     sample_epochs: list[int] = field(default_factory=list)
     samples: list[np.ndarray] = field(default_factory=list)  # float32 images, one array per snapshot
     epochs_done: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # all training time, including the first call that traces the step
     steps_done: int = 0
     interrupted: bool = False
+    steady_seconds: float = 0.0  # time of every step but the first of each train() call (tracing)
+    steady_steps: int = 0
 
     @property
     def seconds_per_step(self) -> float:
+        """Steady-state time per step: the first call of a ``tf.function`` traces and compiles it,
+        which would make short runs look ten times slower than they are."""
+        if self.steady_steps:
+            return self.steady_seconds / self.steady_steps
         return self.seconds / max(self.steps_done, 1)
 
     def to_json(self) -> dict:
@@ -65,6 +71,8 @@ class History:
             "epochs_done": self.epochs_done,
             "seconds": self.seconds,
             "steps_done": self.steps_done,
+            "steady_seconds": self.steady_seconds,
+            "steady_steps": self.steady_steps,
         }
 
 
@@ -123,6 +131,8 @@ class Checkpointer:
             epochs_done=saved["epochs_done"],
             seconds=saved["seconds"],
             steps_done=saved.get("steps_done", 0),
+            steady_seconds=saved.get("steady_seconds", 0.0),
+            steady_steps=saved.get("steady_steps", 0),
         )
         with np.load(self.directory / "samples.npz", allow_pickle=False) as archive:
             history.samples = [img.astype(np.float32) for img in archive["images"]]
@@ -197,7 +207,7 @@ def progress_figure(history: History, title: str = "", smooth: int = 10):
     if has_samples:
         images = plotting.to_display_range(history.samples[-1][:36])
         side = int(np.ceil(np.sqrt(len(images))))
-        canvas = np.ones((side * 29, side * 29), np.float32)
+        canvas = np.zeros((side * 29, side * 29), np.float32)  # 0 = white paper under gray_r
         for i, img in enumerate(images):
             r, c = divmod(i, side)
             canvas[r * 29 : r * 29 + 28, c * 29 : c * 29 + 28] = img
@@ -257,16 +267,21 @@ def train(
     batches = make_batches(arrays, batch_size, seed + history.epochs_done)
     steps_per_epoch = len(arrays[0]) // batch_size
     start_epoch = history.epochs_done
+    first_step_of_call = history.steps_done  # this call's first step traces the tf.function
     try:
         for epoch in range(start_epoch + 1, epochs + 1):
             began = time.perf_counter()
             sums: dict[str, float] = {}
             for batch in batches:
+                step_began = time.perf_counter()
                 losses = step(*batch)
                 for name, value in losses.items():
-                    value = float(value)
+                    value = float(value)  # waits for the step to finish
                     history.step_losses.setdefault(name, []).append(value)
                     sums[name] = sums.get(name, 0.0) + value
+                if history.steps_done > first_step_of_call:
+                    history.steady_seconds += time.perf_counter() - step_began
+                    history.steady_steps += 1
                 history.steps_done += 1
             elapsed = time.perf_counter() - began
             history.seconds += elapsed
@@ -274,9 +289,9 @@ def train(
                 history.epoch_losses.setdefault(name, []).append(total / steps_per_epoch)
             history.epochs_done = epoch
             losses_text = "  ".join(f"{k} {v[-1]:.3f}" for k, v in history.epoch_losses.items())
-            eta = elapsed * (epochs - epoch)
+            eta = history.seconds_per_step * steps_per_epoch * (epochs - epoch)
             line = (f"epoch {epoch}/{epochs}  {losses_text}  {elapsed:.1f} s/epoch "
-                    f"({1000 * elapsed / steps_per_epoch:.1f} ms/step)  ETA {eta:.0f} s")
+                    f"({1000 * history.seconds_per_step:.1f} ms/step)  ETA {eta:.0f} s")
             display.progress(line)
             if epoch % sample_every == 0 or epoch == epochs:
                 if sample_fn is not None:
@@ -296,7 +311,7 @@ def train(
         print(f"Interrupted after {history.epochs_done} of {epochs} epochs. The models keep what they learned{where}.")
     if history.epochs_done == epochs and epochs > start_epoch:
         print(f"Trained {epochs - start_epoch} epochs in {history.seconds:.1f} s "
-              f"({1000 * history.seconds_per_step:.1f} ms per step).")
+              f"({1000 * history.seconds_per_step:.1f} ms per step after the first, which traces the step).")
     return history
 
 

@@ -25,14 +25,41 @@ from .plotting import to_display_range
 quiet_tensorflow()
 import tensorflow as tf  # noqa: E402
 
+_FORWARDS: dict = {}
 
-def compiled_forward(model) -> Callable[..., np.ndarray]:
-    """``model(x, training=False)`` compiled once, taking and returning numpy arrays.
+
+def compiled_forward(model, output: int | None = None) -> Callable[..., np.ndarray]:
+    """``model(x, training=False)`` compiled once per model, taking and returning numpy arrays.
 
     The input signature leaves the batch size open, so the function is traced exactly once
     whatever batch it gets (1 vector from a slider, 100 for a grid). Several inputs (e.g. noise
     and a label) are passed as positional arguments and given to the model as a list.
+
+    The compiled function is cached per model (and ``output``): notebook cells and widgets share
+    it. A new ``tf.function`` per call would trace again, and TensorFlow counts the traces of all
+    functions made from the same code together: after five it prints a misleading "triggered
+    tf.function retracing" warning. ``output``: for a functional model with several outputs (a
+    VAE encoder returns ``[z_mean, z_log_var, z]``), the index of the one to return. The cache
+    keeps the models alive for the kernel's lifetime, which is what a notebook wants.
     """
+    key = (id(model), output)
+    if key not in _FORWARDS:
+        target = model
+        if output is not None:
+            outputs = getattr(model, "outputs", None)
+            if not outputs or not -len(outputs) <= output < len(outputs):
+                raise ValueError(f"output={output} needs a functional model with more outputs than that")
+            import keras
+
+            target = keras.Model(model.inputs, model.outputs[output], name=f"{model.name}_output{output}")
+        _FORWARDS[key] = (model, _build_forward(target))  # the model is kept so its id is never reused
+    return _FORWARDS[key][1]
+
+
+cached_forward = compiled_forward  # the name notebook 04 uses; one cache for both
+
+
+def _build_forward(model) -> Callable[..., np.ndarray]:
     inputs = getattr(model, "inputs", None)
     signature = [tf.TensorSpec([None, *x.shape[1:]], tf.float32) for x in inputs] if inputs else None
 
@@ -284,34 +311,6 @@ class ConditionalGanExplorer(ImageExplorer):
 
 
 # --------------------------------------------------------------------------- VAE (notebook 04)
-
-
-_FORWARDS: dict = {}
-
-
-def cached_forward(model, output: int | None = None) -> Callable[..., np.ndarray]:
-    """:func:`compiled_forward` built once per model and reused by every later call.
-
-    Each ``compiled_forward`` is a new ``tf.function`` traced on first use, and TensorFlow counts
-    the traces of all functions made from the same code together: after five or so it prints a
-    "triggered tf.function retracing" warning, although nothing retraces. Sharing one compiled
-    function per model (notebook cells and widgets alike) avoids both the warning and the extra
-    traces. ``output``: for a functional model with several outputs (a VAE encoder returns
-    ``[z_mean, z_log_var, z]``), the index of the one to return. The cache keeps the models alive
-    for the kernel's lifetime, which is what a notebook wants.
-    """
-    key = (id(model), output)
-    if key not in _FORWARDS:
-        target = model
-        if output is not None:
-            outputs = getattr(model, "outputs", None)
-            if not outputs or not -len(outputs) <= output < len(outputs):
-                raise ValueError(f"output={output} needs a functional model with more outputs than that")
-            import keras
-
-            target = keras.Model(model.inputs, model.outputs[output], name=f"{model.name}_output{output}")
-        _FORWARDS[key] = (model, compiled_forward(target))  # the model is kept so its id is never reused
-    return _FORWARDS[key][1]
 
 
 def _png_fast(pil_image) -> bytes:

@@ -103,3 +103,19 @@ def test_progression_gif(tmp_path):
 
     with Image.open(path) as gif:
         assert gif.n_frames == 2
+
+
+def test_seconds_per_step_leaves_out_the_tracing_call():
+    import time
+
+    calls = {"n": 0}
+
+    def step(xb, yb):
+        calls["n"] += 1
+        time.sleep(0.5 if calls["n"] == 1 else 0.001)  # the first call "traces"
+        return {"loss": 0.0}
+
+    x, y = np.zeros((64, 1), np.float32), np.zeros((64, 1), np.float32)
+    history = training.train(step, (x, y), epochs=2, batch_size=8, live=False)
+    assert history.steady_steps == 15
+    assert history.seconds_per_step < 0.02 < history.seconds / history.steps_done
