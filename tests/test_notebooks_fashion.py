@@ -1,0 +1,41 @@
+"""Every notebook also runs unchanged on Fashion-MNIST (DATASET injected after the parameters cell).
+
+Needs Fashion-MNIST offline: Debian's ``dataset-fashion-mnist`` package (CI installs it), the
+four IDX files in ``data/fashion-mnist/``, or a Keras cache. Skipped with a message otherwise.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from helpers import data
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from scripts.train_pretrained import inject_parameters  # noqa: E402
+
+
+def _fashion_available() -> bool:
+    try:
+        data.load_mnist("fashion_mnist", download=False, verbose=False)
+    except data.DataError:
+        return False
+    return True
+
+
+FASHION = _fashion_available()
+
+
+@pytest.mark.skipif(not FASHION, reason="no Fashion-MNIST offline: `sudo apt-get install dataset-fashion-mnist`")
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebook_runs_on_fashion_mnist(path):
+    nb = nbformat.read(path, as_version=4)
+    inject_parameters(nb, {"DATASET": "fashion_mnist"})
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "Fashion-MNIST from" in text, "the notebook did not load Fashion-MNIST"
