@@ -137,6 +137,23 @@ class ImageExplorer(widgets.VBox):
         for control in controls:
             control.observe(self.update, names="value")
 
+    def measure_updates(self, slider: widgets.FloatSlider, n: int = 25) -> tuple[float, int]:
+        """Sweep ``slider`` over ``n`` values, put it back, and return (median ms, updates).
+
+        This is the kernel-side latency of one update (model call + PNG + widget message). The
+        values lie on the slider's own step grid: a browser showing the widget rounds any other
+        value and sends it back, which would leave the slider away from where it is restored.
+        """
+        start, step = slider.value, slider.step
+        grid = np.linspace(slider.min, slider.max, n)
+        values = np.clip(np.round(np.round(grid / step) * step, 10), slider.min, slider.max)
+        first = len(self.update_times_ms)
+        for value in values:
+            slider.value = float(value)
+        slider.value = start
+        times = self.update_times_ms[first:]
+        return float(np.median(times)), len(times)
+
 
 class InterpolationExplorer(ImageExplorer):
     """One slider from latent vector z_a to z_b, decoded by several generators side by side

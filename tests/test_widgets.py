@@ -80,3 +80,15 @@ def test_interpolation_explorer_needs_a_generator():
 
     with pytest.raises(ValueError, match="at least one generator"):
         course_widgets.InterpolationExplorer({}, latent_dim=8)
+
+
+def test_measure_updates_stays_on_the_step_grid_and_restores():
+    explorer = course_widgets.GanLatentExplorer(_tiny_generator(), latent_dim=8, n_directions=2)
+    slider = explorer.direction_sliders[0]
+    slider.value = 1.2
+    seen = []
+    slider.observe(lambda change: seen.append(change["new"]), names="value")
+    median_ms, count = explorer.measure_updates(slider, n=25)
+    assert count >= 20 and median_ms > 0
+    assert slider.value == 1.2
+    assert all(abs(v / slider.step - round(v / slider.step)) < 1e-6 for v in seen), "values off the step grid"
