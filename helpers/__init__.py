@@ -1,11 +1,18 @@
 """Shared code for the generative-models course notebooks.
 
-Notebooks hold the teaching; this package holds what would otherwise be copied between them:
+Notebooks hold the teaching (the models and their training steps, written out); this package
+holds what would otherwise be copied between them:
 
-- ``config``    the one fast/full switch (``COURSE_FAST``) and the run settings derived from it
-- ``data``      MNIST / Fashion-MNIST loading, offline first, plus preprocessing
-- ``plotting``  image grids and loss curves (each returns a figure, never calls ``plt.show``)
-- ``environment`` version / GPU report for the setup notebook
+- ``config``       the one fast/full switch (``COURSE_FAST``) behind every notebook's parameters
+- ``environment``  quiet TensorFlow import, version check, setup report
+- ``data``         MNIST / Fashion-MNIST loading, offline first, plus preprocessing
+- ``plotting``     image grids, per-label grids, progression figures, loss curves
+- ``training``     the training loop around a notebook's step: live display, checkpoints, resume
+- ``weights``      shipped pretrained weights and their registry
+- ``widgets``      latent-space explorers that update in about a millisecond
+- ``evaluation``   the judge classifier, Fréchet distance, class coverage, label accuracy
+- ``gan``          notebook 01's compiled GAN step, reused by notebook 03
+- ``vae``          the VAE's Sampling layer, KL term, ELBO and latent pictures
 """
 
 __version__ = "0.1.0"
