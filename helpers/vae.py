@@ -9,6 +9,11 @@
   :func:`importance_sampled_nll`: a tighter (importance-sampled) estimate of -log p(x), whose
   gap to the negative ELBO estimates the KL between the encoder and the true posterior.
 - :func:`latent_scatter` and :func:`manifold`: the two classic VAE pictures.
+- Conditional VAEs (notebook 05): ``negative_elbo`` and ``importance_sampled_nll`` take
+  ``conditions`` (one-hot labels, one row per image); the encoder is then called on ``[x, c]``
+  and the decoder on ``[z, c]``. :func:`negative_elbo_per_label` scores every image under every
+  label, and :func:`marginal_negative_elbo` sums the label out, a bound on -log p(x) that is
+  comparable with an unconditional VAE's.
 
 The encoder given to the evaluation functions maps (N, 784) images in [0, 1] to
 ``[z_mean, z_log_var, ...]`` (extra outputs such as a sampled ``z`` are ignored); the decoder
@@ -84,59 +89,91 @@ def _check_images(images) -> np.ndarray:
     return images
 
 
-def _encode(encoder, x) -> tuple[np.ndarray, np.ndarray]:
-    outputs = encoder(x, training=False)
+def _check_conditions(encoder, conditions, n: int) -> np.ndarray | None:
+    """The one-hot labels of a conditional model as float32 (N, n_classes), or None; clear errors."""
+    n_inputs = len(getattr(encoder, "inputs", None) or [None])
+    if conditions is None:
+        if n_inputs == 2:
+            raise ValueError("this encoder takes [x, c]: pass conditions=data.one_hot(labels), one row per image")
+        return None
+    if n_inputs != 2:
+        raise ValueError(f"conditions were given, but the encoder takes {n_inputs} input(s), not [x, c]")
+    c = np.asarray(conditions, np.float32)
+    if c.ndim != 2 or len(c) != n:
+        raise ValueError(f"conditions must have one row per image, shape ({n}, n_classes), got {c.shape}: "
+                         "use data.one_hot(labels)")
+    return c
+
+
+def _encode(encoder, x, c=None) -> tuple[np.ndarray, np.ndarray]:
+    outputs = encoder(x if c is None else [x, c], training=False)
     if not isinstance(outputs, (list, tuple)) or len(outputs) < 2:
         raise ValueError("the encoder must return [z_mean, z_log_var, ...]")
     return np.asarray(outputs[0], np.float64), np.asarray(outputs[1], np.float64)
 
 
-def negative_elbo(encoder, decoder, images, *, n_samples: int = 1, batch_size: int = 500,
-                  seed: int = 0) -> dict[str, float]:
-    """Mean negative ELBO over ``images`` in nats per image, and its two terms.
-
-    ``reconstruction`` = E_q[-log p(x|z)] (Monte Carlo with ``n_samples`` draws of z per image,
-    fixed ``seed`` so the number is reproducible), ``kl`` = KL(q(z|x) || p(z)) in closed form,
-    ``negative_elbo`` = their sum: an upper bound on -log p(x). Lower is better.
-    """
+def _negative_elbo_terms(encoder, decoder, images, conditions, n_samples, batch_size, seed):
+    """Per-image reconstruction and KL terms (two arrays of length N); see :func:`negative_elbo`."""
     images = _check_images(images)
+    conditions = _check_conditions(encoder, conditions, len(images))
     if n_samples < 1 or batch_size < 1:
         raise ValueError("n_samples and batch_size must be at least 1")
     rng = np.random.default_rng(seed)
     recon, kl = [], []
     for start in range(0, len(images), batch_size):
         x = images[start : start + batch_size]
-        z_mean, z_log_var = _encode(encoder, x)
+        c = None if conditions is None else conditions[start : start + batch_size]
+        z_mean, z_log_var = _encode(encoder, x, c)
         kl.append(np.asarray(kl_divergence(z_mean, z_log_var)))
         total = np.zeros(len(x))
         for _ in range(n_samples):
-            z = z_mean + np.exp(0.5 * z_log_var) * rng.standard_normal(z_mean.shape)
-            x_mean = np.asarray(decoder(z.astype(np.float32), training=False), np.float64)
+            z = (z_mean + np.exp(0.5 * z_log_var) * rng.standard_normal(z_mean.shape)).astype(np.float32)
+            x_mean = np.asarray(decoder(z if c is None else [z, c], training=False), np.float64)
             total += np.asarray(bernoulli_nll(x.astype(np.float64), x_mean))
         recon.append(total / n_samples)
-    recon_mean, kl_mean = float(np.concatenate(recon).mean()), float(np.concatenate(kl).mean())
+    return np.concatenate(recon), np.concatenate(kl)
+
+
+def negative_elbo(encoder, decoder, images, *, n_samples: int = 1, batch_size: int = 500,
+                  seed: int = 0, conditions=None) -> dict[str, float]:
+    """Mean negative ELBO over ``images`` in nats per image, and its two terms.
+
+    ``reconstruction`` = E_q[-log p(x|z)] (Monte Carlo with ``n_samples`` draws of z per image,
+    fixed ``seed`` so the number is reproducible), ``kl`` = KL(q(z|x) || p(z)) in closed form,
+    ``negative_elbo`` = their sum: an upper bound on -log p(x). Lower is better.
+
+    ``conditions`` (conditional VAE): one-hot labels, one row per image. The encoder then gets
+    ``[x, c]``, the decoder ``[z, c]``, the prior stays N(0, I), and the result bounds -log p(x | c).
+    """
+    recon, kl = _negative_elbo_terms(encoder, decoder, images, conditions, n_samples, batch_size, seed)
+    recon_mean, kl_mean = float(recon.mean()), float(kl.mean())
     return {"negative_elbo": recon_mean + kl_mean, "reconstruction": recon_mean, "kl": kl_mean}
 
 
 def importance_sampled_nll(encoder, decoder, images, *, k: int = 100, batch_size: int = 100,
-                           seed: int = 0) -> float:
+                           seed: int = 0, conditions=None) -> float:
     """An estimate of -log p(x) in nats per image, with ``k`` importance samples from q(z|x).
 
     -log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x). With k = 1 its expectation is the negative ELBO;
     it decreases towards the true -log p(x) as k grows (Burda et al., 2016, the IWAE bound).
+    With ``conditions`` (one-hot labels, as in :func:`negative_elbo`) it estimates -log p(x | c).
     """
     images = _check_images(images)
+    conditions = _check_conditions(encoder, conditions, len(images))
     if k < 1 or batch_size < 1:
         raise ValueError("k and batch_size must be at least 1")
     rng = np.random.default_rng(seed)
     out = []
     for start in range(0, len(images), batch_size):
         x = images[start : start + batch_size].astype(np.float64)
-        z_mean, z_log_var = _encode(encoder, x)
+        c = None if conditions is None else conditions[start : start + batch_size]
+        z_mean, z_log_var = _encode(encoder, x, c)
         n, d = z_mean.shape
         eps = rng.standard_normal((k, n, d))
         z = z_mean + np.exp(0.5 * z_log_var) * eps  # (k, n, d)
-        x_mean = np.asarray(decoder(z.reshape(k * n, d).astype(np.float32), training=False), np.float64)
+        z_flat = z.reshape(k * n, d).astype(np.float32)
+        x_mean = np.asarray(decoder(z_flat if c is None else [z_flat, np.tile(c, (k, 1))], training=False),
+                            np.float64)
         log_px_z = -np.asarray(bernoulli_nll(np.tile(x, (k, 1)), x_mean)).reshape(k, n)
         log_pz = -0.5 * np.sum(z**2 + np.log(2 * np.pi), axis=-1)
         log_qz = -0.5 * np.sum(eps**2 + np.log(2 * np.pi) + z_log_var, axis=-1)
@@ -144,6 +181,47 @@ def importance_sampled_nll(encoder, decoder, images, *, k: int = 100, batch_size
         top = log_w.max(axis=0)
         out.append(-(top + np.log(np.mean(np.exp(log_w - top), axis=0))))
     return float(np.concatenate(out).mean())
+
+
+def negative_elbo_per_label(encoder, decoder, images, *, num_classes: int = 10, n_samples: int = 1,
+                            batch_size: int = 500, seed: int = 0) -> np.ndarray:
+    """Negative ELBO of every image under every label, shape (N, num_classes), in nats.
+
+    Column c is the bound on -log p(x | c) with the label c given to both networks. Every label
+    uses the same noise draws (same ``seed``), so differences between columns come from the
+    label, not from sampling. The column with the lowest value is the label that explains the
+    image best: the conditional VAE used as a classifier.
+    """
+    images = _check_images(images)
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+    columns = []
+    for label in range(num_classes):
+        c = np.zeros((len(images), num_classes), np.float32)
+        c[:, label] = 1.0
+        recon, kl = _negative_elbo_terms(encoder, decoder, images, c, n_samples, batch_size, seed)
+        columns.append(recon + kl)
+    return np.stack(columns, axis=1)
+
+
+def marginal_negative_elbo(per_label: np.ndarray, label_prior: np.ndarray | None = None) -> np.ndarray:
+    """-log sum_c p(c) exp(-L(x, c)) per image, from the (N, K) output of :func:`negative_elbo_per_label`.
+
+    Since p(x) = sum_c p(c) p(x | c) and each L(x, c) bounds -log p(x | c) from above, this bounds
+    -log p(x) from above: the conditional VAE scored as a model of images alone, comparable with an
+    unconditional VAE's negative ELBO. ``label_prior`` defaults to uniform (1/K each). The result
+    lies between min_c L(x, c) and min_c L(x, c) - log p(c_min).
+    """
+    per_label = np.asarray(per_label, np.float64)
+    if per_label.ndim != 2 or per_label.shape[1] < 2:
+        raise ValueError(f"expected an (N, num_classes) array of negative ELBOs, got {per_label.shape}")
+    k = per_label.shape[1]
+    prior = np.full(k, 1.0 / k) if label_prior is None else np.asarray(label_prior, np.float64)
+    if prior.shape != (k,) or (prior <= 0).any() or not np.isclose(prior.sum(), 1.0):
+        raise ValueError(f"label_prior must be {k} positive probabilities summing to 1")
+    log_terms = np.log(prior)[None, :] - per_label
+    top = log_terms.max(axis=1, keepdims=True)
+    return -(top[:, 0] + np.log(np.exp(log_terms - top).sum(axis=1)))
 
 
 def latent_scatter(z: np.ndarray, labels: np.ndarray, *, class_names: Sequence[str] | None = None,

@@ -455,3 +455,164 @@ class VaeInterpolationExplorer(ImageExplorer):
         decoded = self.decode(self.latent()).reshape(1, 28, 28)
         a, b = self.images[[self.index_a.value, self.index_b.value]].reshape(2, 28, 28)
         return np.stack([a, decoded[0], b])
+
+
+# --------------------------------------------------------------------------- conditional VAE (notebook 05)
+
+
+def _conditional_parts(model, what: str) -> tuple[int, int]:
+    """(first input width, label width) of a two-input CVAE network, with a clear error otherwise."""
+    inputs = getattr(model, "inputs", None)
+    if not inputs or len(inputs) != 2:
+        n = len(inputs) if inputs else "unknown"
+        raise ValueError(f"the CVAE {what} must take two inputs [{'x' if what == 'encoder' else 'z'}, one-hot label], "
+                         f"this one takes {n}; for a plain VAE use VaeLatentExplorer")
+    return int(inputs[0].shape[-1]), int(inputs[1].shape[-1])
+
+
+def _class_names(class_names, n_classes: int) -> list[str]:
+    names = [str(i) for i in range(n_classes)] if class_names is None else [str(n) for n in class_names]
+    if len(names) != n_classes:
+        raise ValueError(f"the model's label input has {n_classes} classes, but {len(names)} class names were given")
+    return names
+
+
+class CvaeStyleExplorer(ImageExplorer):
+    """Style transfer with a conditional VAE: a slider picks a real test digit; its style
+    z = mean of q(z | x, c) (encoded with its true label c) is decoded under every label.
+
+    Shown: the real digit (large) and a strip with one panel per label. ``render()`` returns the
+    strip's images, shape (n_classes, 28, 28), in one compiled decoder call; ``style()`` the code.
+    """
+
+    def __init__(self, encoder, decoder, images: np.ndarray, labels: np.ndarray, *, class_names=None,
+                 index: int = 0, scale: int = 4, strip_scale: int = 3):
+        images = np.asarray(images, np.float32)
+        labels = np.asarray(labels)
+        if images.ndim != 2 or images.shape[1] != 784:
+            raise ValueError(f"expected flattened images (N, 784) in [0, 1], got {images.shape}")
+        if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"expected one integer label per image, got {labels.dtype} {labels.shape}")
+        x_width, n_classes = _conditional_parts(encoder, "encoder")
+        latent_dim, decoder_classes = _conditional_parts(decoder, "decoder")
+        if x_width != 784 or decoder_classes != n_classes:
+            raise ValueError(f"encoder inputs ({x_width}, {n_classes}) and decoder label width {decoder_classes} "
+                             "do not fit (784, n_classes) and n_classes")
+        if labels.min() < 0 or labels.max() >= n_classes:
+            raise ValueError(f"labels must lie in 0..{n_classes - 1}")
+        if not 0 <= index < len(images):
+            raise ValueError(f"index must lie in 0..{len(images) - 1}, got {index}")
+        self.images, self.labels = images, labels.astype(int)
+        self.n_classes, self.latent_dim = n_classes, latent_dim
+        self.class_names = _class_names(class_names, n_classes)
+        self.encode = cached_forward(encoder, output=0)  # [x, c] -> posterior mean
+        self.decode = cached_forward(decoder)  # [z, c] -> Bernoulli means
+        self.strip_scale = strip_scale
+        self.index = widgets.IntSlider(index, min=0, max=len(images) - 1, step=1, description="test digit",
+                                       continuous_update=True)
+        self.strip = widgets.Image(format="png")
+        super().__init__([self.index], scale=scale)
+        strip_caption = widgets.HTML("<small>its style decoded under every label: "
+                                     + " · ".join(self.class_names) + "</small>")
+        self.children = (*self.children, strip_caption, self.strip)
+        self._observe(self.index)
+        self.update()
+
+    def style(self) -> np.ndarray:
+        """The chosen digit's code: the encoder's mean given the image and its true label, shape (1, latent_dim)."""
+        i = self.index.value
+        c = np.eye(self.n_classes, dtype=np.float32)[self.labels[[i]]]
+        return self.encode(self.images[[i]], c)
+
+    def render(self) -> np.ndarray:
+        z = np.repeat(self.style(), self.n_classes, axis=0)
+        return self.decode(z, np.eye(self.n_classes, dtype=np.float32)).reshape(self.n_classes, 28, 28)
+
+    def update(self, *_change) -> None:
+        if self._paused:
+            return
+        began = time.perf_counter()
+        i = self.index.value
+        self.strip.value = strip_png(self.render(), self.strip_scale)
+        self.image.value = png_bytes(self.images[i], self.scale)
+        z_text = ", ".join(f"{v:+.2f}" for v in self.style()[0]) if self.latent_dim <= 4 else f"{self.latent_dim}-D"
+        self.caption.value = (f"<b>test digit #{i}</b>, label {self.class_names[self.labels[i]]}<br>"
+                              f"<small>style z = ({z_text})</small>")
+        self.update_times_ms.append(1000 * (time.perf_counter() - began))
+
+
+class CvaeLatentExplorer(ImageExplorer):
+    """A conditional VAE decoder p(x | z, c): a label picker and one slider per latent dimension.
+
+    The picked label's digit is shown large; a strip shows the same z under every label, so the
+    sliders visibly move the style (the same way for every digit) and the picker the class.
+    ``render()`` returns the picked digit (28, 28); ``render_all()`` all labels (n_classes, 28, 28).
+    """
+
+    MAX_SLIDERS = 8
+
+    def __init__(self, decoder, *, class_names=None, limits: tuple[float, float] = (-3.0, 3.0), step: float = 0.05,
+                 label: int = 0, scale: int = 5, strip_scale: int = 3):
+        latent_dim, n_classes = _conditional_parts(decoder, "decoder")
+        if latent_dim > self.MAX_SLIDERS:
+            raise ValueError(f"{latent_dim} latent dimensions would need {latent_dim} sliders; "
+                             f"this explorer shows at most {self.MAX_SLIDERS} (use LATENT_DIM = 2)")
+        if not limits[0] < 0 < limits[1]:
+            raise ValueError(f"limits must contain 0 (the prior's centre), got {limits}")
+        self.class_names = _class_names(class_names, n_classes)
+        if not 0 <= label < n_classes:
+            raise ValueError(f"label must lie in 0..{n_classes - 1}, got {label}")
+        self.decode = cached_forward(decoder)
+        self.latent_dim, self.n_classes, self.strip_scale = latent_dim, n_classes, strip_scale
+        self.label_picker = widgets.ToggleButtons(
+            options=[(name, i) for i, name in enumerate(self.class_names)], value=label, description="label",
+            style={"button_width": "auto"},
+        )
+        self.sliders = [
+            widgets.FloatSlider(0.0, min=limits[0], max=limits[1], step=step, description=f"z{i + 1}",
+                                continuous_update=True)
+            for i in range(latent_dim)
+        ]
+        self.strip = widgets.Image(format="png")
+        super().__init__([self.label_picker, *self.sliders], scale=scale)
+        strip_caption = widgets.HTML("<small>the same z under every label: " + " · ".join(self.class_names)
+                                     + "</small>")
+        self.children = (*self.children, strip_caption, self.strip)
+        self._observe(self.label_picker, *self.sliders)
+        self.update()
+
+    def latent(self) -> np.ndarray:
+        return np.array([[s.value for s in self.sliders]], np.float32)
+
+    def set_latent(self, z) -> None:
+        """Move the sliders to ``z`` (e.g. a real digit's style), clipped to their range; one redraw."""
+        z = np.asarray(z, np.float32).reshape(-1)
+        if z.shape != (self.latent_dim,):
+            raise ValueError(f"expected {self.latent_dim} latent values, got {z.shape}")
+        self._paused = True
+        try:
+            for slider, value in zip(self.sliders, z, strict=True):
+                slider.value = float(np.clip(value, slider.min, slider.max))
+        finally:
+            self._paused = False
+        self.update()
+
+    def render_all(self) -> np.ndarray:
+        z = np.repeat(self.latent(), self.n_classes, axis=0)
+        return self.decode(z, np.eye(self.n_classes, dtype=np.float32)).reshape(self.n_classes, 28, 28)
+
+    def render(self) -> np.ndarray:
+        label = np.eye(self.n_classes, dtype=np.float32)[[self.label_picker.value]]
+        return self.decode(self.latent(), label).reshape(28, 28)
+
+    def update(self, *_change) -> None:
+        if self._paused:
+            return
+        began = time.perf_counter()
+        every_label = self.render_all()
+        picked = self.label_picker.value
+        self.image.value = png_bytes(every_label[picked], self.scale)
+        self.strip.value = strip_png(every_label, self.strip_scale)
+        z_text = ", ".join(f"{v:+.2f}" for v in self.latent()[0])
+        self.caption.value = f"<b>label: {self.class_names[picked]}</b><br><small>z = ({z_text})</small>"
+        self.update_times_ms.append(1000 * (time.perf_counter() - began))
