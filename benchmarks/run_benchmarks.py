@@ -42,7 +42,10 @@ REPEATS = 30
 STEP_PROBES = {
     "01_gan": '{"GAN (MLP), compiled step": lambda: train_step(real_batch),'
     ' "GAN (MLP), lecture predict + 2x train_on_batch": lambda: (lecture_d_step(), lecture_g_step())}',
+    "02_cgan": '{"conditional GAN (MLP)": lambda: train_step(x_train[:BATCH_SIZE], y_train_onehot[:BATCH_SIZE])}',
     "03_dcgan": '{f"DCGAN ({label})": (lambda s=s: s(x_train[:BATCH_SIZE])) for label, s in train_steps.items()}',
+    "04_vae": '{"VAE (MLP, 2-D latent)": lambda: train_step(x_train[:BATCH_SIZE])}',
+    "05_cvae": '{"conditional VAE (MLP, 2-D latent)": lambda: train_step(x_train[:BATCH_SIZE], c_train[:BATCH_SIZE])}',
 }
 
 PROBE = r'''
@@ -74,8 +77,7 @@ for _name, _obj in list(globals().items()):
     if isinstance(_obj, _cw.ImageExplorer) and not _name.startswith("_"):
         _obj.update_times_ms.clear()
         for _slider in _sliders(_obj):
-            for _v in _np.linspace(_slider.min, _slider.max, REPEATS):
-                _slider.value = type(_slider.value)(_v)
+            _obj.measure_updates(_slider, n=REPEATS)
         if _obj.update_times_ms:
             _result["widgets"][f"{_name} ({type(_obj).__name__})"] = (
                 float(_np.median(_obj.update_times_ms)), len(_obj.update_times_ms))
