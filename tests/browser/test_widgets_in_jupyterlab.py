@@ -44,8 +44,14 @@ CASES = [
     Case("01_gan.ipynb",
          sliders={"direction 1": (0,), "direction 2": (0,), "direction 3": (0,), "direction 4": (0,), "z → z'": (0,)},
          timed=("direction 1", 0)),
+    # ConditionalGanExplorer: the picked label's digit and the strip of all ten labels both follow z
+    Case("02_cgan.ipynb", sliders={"direction 1": (0, 1), "direction 2": (0, 1)}, timed=("direction 1", 0)),
+    # InterpolationExplorer: one strip, both generators side by side
+    Case("03_dcgan.ipynb", sliders={"z_a → z_b": (0,)}, timed=("z_a → z_b", 0)),
     # VaeLatentExplorer: image 0 is the latent map with the marker, image 1 the decoded digit
     Case("04_vae.ipynb", sliders={"z₁": (0, 1), "z₂": (0, 1), "A → B": (0,)}, timed=("z₁", 1)),
+    # CvaeStyleExplorer (test digit -> its style under every label) and CvaeLatentExplorer
+    Case("05_cvae.ipynb", sliders={"test digit": (0, 1), "z1": (0, 1), "z2": (0, 1)}, timed=("z1", 0)),
 ]
 
 LATENCIES: dict[str, dict] = {}
