@@ -238,7 +238,56 @@ class GanLatentExplorer(ImageExplorer):
         self.update()
 
 
-class ConditionalGanExplorer(ImageExplorer):
+class LabelStripExplorer(ImageExplorer):
+    """Base of the conditional explorers: a label picker and controls for z above; the picked
+    label's digit large, and a strip with the same z under every label (one compiled call for
+    all of them), so one sees what z controls (style) and what the label controls (the class).
+
+    Subclasses set ``self.forward(z_batch, one_hot_labels) -> images`` and define ``latent()``
+    (one latent vector, any shape that reshapes to ``(1, latent_dim)``).
+    """
+
+    def _init_label_strip(self, class_names: Sequence[str], label: int, controls: Sequence[widgets.Widget],
+                          scale: int, strip_scale: int) -> None:
+        self.class_names = list(class_names)
+        self.n_classes = len(self.class_names)
+        self.strip_scale = strip_scale
+        self.label_picker = widgets.ToggleButtons(
+            options=[(name, i) for i, name in enumerate(self.class_names)], value=label, description="label",
+            style={"button_width": "auto"},
+        )
+        self.strip = widgets.Image(format="png")
+        ImageExplorer.__init__(self, [self.label_picker, *controls], scale=scale)
+        strip_caption = widgets.HTML("<small>the same z under every label: " + " · ".join(self.class_names)
+                                     + "</small>")
+        self.children = (*self.children, strip_caption, self.strip)
+
+    def render_all(self) -> np.ndarray:
+        """The current z under every label, shape (n_classes, 28, 28), in one compiled call."""
+        z = np.repeat(self.latent().reshape(1, -1), self.n_classes, axis=0)
+        return self.forward(z, np.eye(self.n_classes, dtype=np.float32)).reshape(self.n_classes, 28, 28)
+
+    def render(self) -> np.ndarray:
+        """The current z under the picked label, shape (28, 28)."""
+        label = np.eye(self.n_classes, dtype=np.float32)[[self.label_picker.value]]
+        return self.forward(self.latent().reshape(1, -1), label).reshape(28, 28)
+
+    def caption_html(self, picked: int) -> str:
+        return f"<b>label: {self.class_names[picked]}</b>"
+
+    def update(self, *_change) -> None:
+        if self._paused:
+            return
+        began = time.perf_counter()
+        every_label = self.render_all()
+        picked = self.label_picker.value
+        self.image.value = png_bytes(every_label[picked], self.scale)
+        self.strip.value = strip_png(every_label, self.strip_scale)
+        self.caption.value = self.caption_html(picked)
+        self.update_times_ms.append(1000 * (time.perf_counter() - began))
+
+
+class ConditionalGanExplorer(LabelStripExplorer):
     """A conditional generator G(z, y): pick the label y, move the noise z along a few random
     directions. Beside the chosen digit, a strip shows the same z under every label, so one can
     see what z controls (style: thickness, slant, width) and what y controls (the class).
@@ -263,19 +312,12 @@ class ConditionalGanExplorer(ImageExplorer):
                 f"the generator's inputs have widths {inputs[0].shape[-1]} (noise) and {inputs[1].shape[-1]} "
                 f"(label), but latent_dim={latent_dim} and {len(names)} class names were given"
             )
-        self.generate = compiled_forward(generator)
+        self.generate = self.forward = compiled_forward(generator)
         self.latent_dim = latent_dim
-        self.class_names = names
-        self.n_classes = len(names)
-        self.strip_scale = strip_scale
         self.rng = np.random.default_rng(seed)
         q, _ = np.linalg.qr(self.rng.normal(size=(latent_dim, n_directions)))
         self.directions = q.T.astype(np.float32)
         self.z = self.rng.normal(size=latent_dim).astype(np.float32)
-        self.label_picker = widgets.ToggleButtons(
-            options=[(name, i) for i, name in enumerate(names)], value=0, description="label",
-            style={"button_width": "auto"},
-        )
         self.direction_sliders = [
             widgets.FloatSlider(0.0, min=-4.0, max=4.0, step=0.1, description=f"direction {i + 1}",
                                 continuous_update=True)
@@ -283,37 +325,13 @@ class ConditionalGanExplorer(ImageExplorer):
         ]
         self.new_button = widgets.Button(description="new random z", icon="refresh")
         self.new_button.on_click(self.new_vector)
-        self.strip = widgets.Image(format="png")
-        super().__init__([self.label_picker, *self.direction_sliders, self.new_button], scale=scale)
-        strip_caption = widgets.HTML("<small>the same z under every label: " + " · ".join(names) + "</small>")
-        self.children = (*self.children, strip_caption, self.strip)
+        self._init_label_strip(names, 0, [*self.direction_sliders, self.new_button], scale, strip_scale)
         self._observe(self.label_picker, *self.direction_sliders)
         self.update()
 
     def latent(self) -> np.ndarray:
         offsets = np.array([s.value for s in self.direction_sliders], np.float32)
         return (self.z + offsets @ self.directions).astype(np.float32)
-
-    def render_all(self) -> np.ndarray:
-        """The current z under every label, shape (n_classes, 28, 28), in one compiled call."""
-        z = np.repeat(self.latent()[None], self.n_classes, axis=0)
-        return self.generate(z, np.eye(self.n_classes, dtype=np.float32)).reshape(self.n_classes, 28, 28)
-
-    def render(self) -> np.ndarray:
-        """The current z under the picked label, shape (28, 28)."""
-        label = np.eye(self.n_classes, dtype=np.float32)[[self.label_picker.value]]
-        return self.generate(self.latent()[None], label).reshape(28, 28)
-
-    def update(self, *_change) -> None:
-        if self._paused:
-            return
-        began = time.perf_counter()
-        every_label = self.render_all()
-        picked = self.label_picker.value
-        self.image.value = png_bytes(every_label[picked], self.scale)
-        self.strip.value = strip_png(every_label, self.strip_scale)
-        self.caption.value = f"<b>label: {self.class_names[picked]}</b>"
-        self.update_times_ms.append(1000 * (time.perf_counter() - began))
 
     def new_vector(self, _button=None) -> None:
         """New z, sliders back to zero, one redraw (not one per slider)."""
@@ -541,7 +559,7 @@ class CvaeStyleExplorer(ImageExplorer):
         self.update_times_ms.append(1000 * (time.perf_counter() - began))
 
 
-class CvaeLatentExplorer(ImageExplorer):
+class CvaeLatentExplorer(LabelStripExplorer):
     """A conditional VAE decoder p(x | z, c): a label picker and one slider per latent dimension.
 
     The picked label's digit is shown large; a strip shows the same z under every label, so the
@@ -562,22 +580,14 @@ class CvaeLatentExplorer(ImageExplorer):
         self.class_names = _class_names(class_names, n_classes)
         if not 0 <= label < n_classes:
             raise ValueError(f"label must lie in 0..{n_classes - 1}, got {label}")
-        self.decode = cached_forward(decoder)
-        self.latent_dim, self.n_classes, self.strip_scale = latent_dim, n_classes, strip_scale
-        self.label_picker = widgets.ToggleButtons(
-            options=[(name, i) for i, name in enumerate(self.class_names)], value=label, description="label",
-            style={"button_width": "auto"},
-        )
+        self.decode = self.forward = cached_forward(decoder)
+        self.latent_dim = latent_dim
         self.sliders = [
             widgets.FloatSlider(0.0, min=limits[0], max=limits[1], step=step, description=f"z{i + 1}",
                                 continuous_update=True)
             for i in range(latent_dim)
         ]
-        self.strip = widgets.Image(format="png")
-        super().__init__([self.label_picker, *self.sliders], scale=scale)
-        strip_caption = widgets.HTML("<small>the same z under every label: " + " · ".join(self.class_names)
-                                     + "</small>")
-        self.children = (*self.children, strip_caption, self.strip)
+        self._init_label_strip(self.class_names, label, self.sliders, scale, strip_scale)
         self._observe(self.label_picker, *self.sliders)
         self.update()
 
@@ -597,22 +607,6 @@ class CvaeLatentExplorer(ImageExplorer):
             self._paused = False
         self.update()
 
-    def render_all(self) -> np.ndarray:
-        z = np.repeat(self.latent(), self.n_classes, axis=0)
-        return self.decode(z, np.eye(self.n_classes, dtype=np.float32)).reshape(self.n_classes, 28, 28)
-
-    def render(self) -> np.ndarray:
-        label = np.eye(self.n_classes, dtype=np.float32)[[self.label_picker.value]]
-        return self.decode(self.latent(), label).reshape(28, 28)
-
-    def update(self, *_change) -> None:
-        if self._paused:
-            return
-        began = time.perf_counter()
-        every_label = self.render_all()
-        picked = self.label_picker.value
-        self.image.value = png_bytes(every_label[picked], self.scale)
-        self.strip.value = strip_png(every_label, self.strip_scale)
+    def caption_html(self, picked: int) -> str:
         z_text = ", ".join(f"{v:+.2f}" for v in self.latent()[0])
-        self.caption.value = f"<b>label: {self.class_names[picked]}</b><br><small>z = ({z_text})</small>"
-        self.update_times_ms.append(1000 * (time.perf_counter() - began))
+        return f"{super().caption_html(picked)}<br><small>z = ({z_text})</small>"
