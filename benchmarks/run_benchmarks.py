@@ -116,7 +116,7 @@ def machine() -> str:
                      if line.startswith("model name"))
         cpu = model
     except (OSError, StopIteration):
-        pass
+        pass  # no /proc/cpuinfo (macOS): keep platform's processor name
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, load average {load:.1f} at start"
 

@@ -136,7 +136,7 @@ class JupyterLabServer:
                     if reply.status == 200:
                         return
             except OSError:
-                pass
+                pass  # not listening yet: poll again until the deadline, which raises with the server's log
             time.sleep(0.3)
         self.stop()
         raise RuntimeError(f"jupyter lab did not answer within {timeout:.0f} s:\n{self.log_tail()}")
