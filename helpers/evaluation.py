@@ -249,3 +249,23 @@ def sample_images(model: keras.Model, n: int, seed: int = 0, labels: np.ndarray 
     out = [generator(tuple(x[i : i + 500] for x in inputs) if len(inputs) > 1 else inputs[0][i : i + 500],
                      training=False) for i in range(0, n, 500)]
     return np.concatenate([np.asarray(o) for o in out])
+
+
+def knn_label_accuracy(codes_train: np.ndarray, labels_train: np.ndarray, codes_query: np.ndarray,
+                       labels_query: np.ndarray, k: int = 5) -> float:
+    """Share of query points whose ``k`` nearest training codes vote for their true label.
+
+    A number for "do the classes separate in this latent space?" (chance: 1 / number of classes).
+    The labels are used only for this check, never for training.
+    """
+    codes_train, codes_query = np.asarray(codes_train, np.float64), np.asarray(codes_query, np.float64)
+    labels_train, labels_query = np.asarray(labels_train, int), np.asarray(labels_query, int)
+    if len(codes_train) != len(labels_train) or len(codes_query) != len(labels_query):
+        raise ValueError("each set of codes needs one label per code")
+    if not 1 <= k <= len(codes_train):
+        raise ValueError(f"k must lie in 1..{len(codes_train)}, got {k}")
+    d2 = ((codes_query[:, None, :] - codes_train[None, :, :]) ** 2).sum(-1)
+    nearest = labels_train[np.argsort(d2, axis=1)[:, :k]]
+    n_classes = int(max(labels_train.max(), labels_query.max())) + 1
+    votes = np.array([np.bincount(row, minlength=n_classes).argmax() for row in nearest])
+    return float((votes == labels_query).mean())

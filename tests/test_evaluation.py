@@ -139,3 +139,14 @@ def test_every_shipped_model_samples_images(name):
     assert np.isfinite(images).all() and images.std() > 0.05, "samples must not be blank"
     again = evaluation.sample_images(model, 20, seed=1)
     np.testing.assert_allclose(images, again, atol=1e-5)  # same seed, same images
+
+
+def test_knn_label_accuracy_separated_versus_mixed_codes():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 40)
+    separated = np.eye(10)[labels] * 10 + rng.normal(0, 0.1, (400, 10))
+    assert evaluation.knn_label_accuracy(separated[::2], labels[::2], separated[1::2], labels[1::2]) == 1.0
+    mixed = rng.normal(size=(400, 10))
+    assert evaluation.knn_label_accuracy(mixed[::2], labels[::2], mixed[1::2], labels[1::2]) < 0.3
+    with pytest.raises(ValueError, match="one label per code"):
+        evaluation.knn_label_accuracy(mixed, labels[:10], mixed, labels)
