@@ -56,3 +56,25 @@ def isolated(tmp_path, monkeypatch):
 
     monkeypatch.setattr(data, "_download", offline)
     return {"tmp": tmp_path, "keras_datasets": keras_home / "datasets", "repo_data": repo_data, "downloads": calls}
+
+
+def run_fresh_python(code: str) -> str:
+    """Run ``code`` in a new interpreter (nothing imported yet) and return its stdout; fail with its stderr."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def check_label_picker(explorer, expected_label_7: np.ndarray) -> None:
+    """Shared by the conditional explorers (LabelStripExplorer): picking label 7 redraws the large
+    digit as ``expected_label_7`` and leaves the every-label strip alone (z did not change)."""
+    image_0, strip_0 = bytes(explorer.image.value), bytes(explorer.strip.value)
+    assert "label: 0" in explorer.caption.value
+    explorer.label_picker.value = 7
+    assert "label: 7" in explorer.caption.value
+    assert bytes(explorer.image.value) != image_0
+    assert bytes(explorer.strip.value) == strip_0, "same z: the strip of all labels does not change"
+    np.testing.assert_allclose(explorer.render(), expected_label_7.reshape(28, 28), atol=1e-5)

@@ -6,6 +6,7 @@ import keras  # noqa: E402  (after helpers: TensorFlow is imported quietly)
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import run_fresh_python
 
 from helpers import vae
 from helpers import widgets as course_widgets
@@ -166,9 +167,6 @@ def test_cached_forward_is_built_once_per_model_and_output():
 
 def test_shipped_vaes_load_in_safe_mode_without_the_notebook():
     # a fresh interpreter that never imported helpers.vae: weights.load_model must find Sampling itself
-    import subprocess
-    import sys
-
     code = (
         "import numpy as np\n"
         "from helpers import weights\n"
@@ -182,6 +180,4 @@ def test_shipped_vaes_load_in_safe_mode_without_the_notebook():
         "    assert z_mean.shape == (3, dim) and out.shape == (3, 784) and 0 < out.min() and out.max() < 1\n"
         "    print(name, 'ok')\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ["vae_2d", "ok", "vae_16d", "ok"]
+    assert run_fresh_python(code).split() == ["vae_2d", "ok", "vae_16d", "ok"]
