@@ -42,3 +42,21 @@ def choose(*, fast: T, full: T) -> T:
 
 def mode_name() -> str:
     return "fast (COURSE_FAST=1)" if fast_mode() else "full"
+
+
+# A notebook's training budget: the student picks one in the notebook's parameters cell.
+BUDGETS = ("fast", "exercise", "full")
+
+
+def default_budget() -> str:
+    """``"fast"`` under ``COURSE_FAST=1`` (CI), else ``"full"`` (the course run). ``"exercise"`` is
+    never a default: a student picks it in the parameters cell for the short runs the exercises need."""
+    return "fast" if fast_mode() else "full"
+
+
+def by_budget(budget: str, *, fast: T, exercise: T, full: T) -> T:
+    """The value of a setting for ``budget`` (one of :data:`BUDGETS`), e.g. a number of training steps."""
+    if budget not in BUDGETS:
+        raise ValueError(f"BUDGET = {budget!r} is not one of {', '.join(map(repr, BUDGETS))}: set it in the "
+                         "notebook's parameters cell ('exercise' gives the short runs the exercises need).")
+    return {"fast": fast, "exercise": exercise, "full": full}[budget]
