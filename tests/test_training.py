@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -40,52 +42,171 @@ def test_loop_trains_and_records(tmp_path):
     assert history.seconds > 0 and not history.interrupted
 
 
-def test_checkpoint_resume_continues_where_it_stopped(tmp_path):
-    model, opt, step, arrays = _regression_problem()
-    ckpt = training.Checkpointer(tmp_path / "run", {"lr": 0.05}, model=model, optimizer=opt)
-    training.train(step, arrays, epochs=3, batch_size=32, checkpoint=ckpt, sample_every=1, live=False)
-    weights_after_3 = [w.copy() for w in model.get_weights()]
-
-    fresh, fresh_opt, fresh_step, _ = _regression_problem(seed=1)  # different init
-    ckpt2 = training.Checkpointer(tmp_path / "run", {"lr": 0.05}, model=fresh, optimizer=fresh_opt)
-    restored = ckpt2.restore()
-    assert restored is not None and restored.epochs_done == 3
-    for a, b in zip(weights_after_3, fresh.get_weights()):
-        np.testing.assert_allclose(a, b)
-    assert int(fresh_opt.iterations.numpy()) == 3 * 8, "optimizer state must be restored too"
-    history = training.train(fresh_step, arrays, epochs=5, batch_size=32, checkpoint=ckpt2, sample_every=1,
-                             live=False)
-    assert history.epochs_done == 5 and len(history.epoch_losses["mse"]) == 5
-
-
-def test_changed_settings_start_a_new_run(tmp_path, capsys):
-    model, opt, step, arrays = _regression_problem()
-    training.train(step, arrays, epochs=2, batch_size=32, live=False,
-                   checkpoint=training.Checkpointer(tmp_path / "run", {"lr": 0.05}, model=model, optimizer=opt))
-    ckpt = training.Checkpointer(tmp_path / "run", {"lr": 0.01}, model=model, optimizer=opt)
-    assert ckpt.restore() is None
-    assert "other settings" in capsys.readouterr().out
-    assert (tmp_path / "run.previous" / "history.json").is_file()
-
-
-def test_keyboard_interrupt_keeps_progress_and_saves(tmp_path, capsys):
-    model, opt, step, arrays = _regression_problem()
+def _interrupt_after(step, n_calls):
+    """``step`` that raises KeyboardInterrupt on call ``n_calls + 1`` (as the stop button would)."""
     calls = {"n": 0}
 
     def flaky_step(xb, yb):
         calls["n"] += 1
-        if calls["n"] == 8 * 2 + 3:  # during epoch 3
+        if calls["n"] == n_calls + 1:
             raise KeyboardInterrupt
         return step(xb, yb)
 
+    return flaky_step
+
+
+def test_checkpoint_resume_continues_where_it_stopped(tmp_path):
+    model, opt, step, arrays = _regression_problem()
+    ckpt = training.Checkpointer(tmp_path / "run", {"lr": 0.05}, model=model, optimizer=opt)
+    history = training.train(_interrupt_after(step, 3 * 8), arrays, epochs=5, batch_size=32, checkpoint=ckpt,
+                             sample_every=1, live=False)
+    assert history.interrupted and history.epochs_done == 3
+    weights_after_3 = [w.copy() for w in model.get_weights()]
+
+    fresh, fresh_opt, fresh_step, _ = _regression_problem(seed=1)  # different init
+    ckpt2 = training.Checkpointer(tmp_path / "run", {"lr": 0.05}, model=fresh, optimizer=fresh_opt)
+    ckpt2.bind(_interrupt_after(fresh_step, 3 * 8), epochs=5, batch_size=32, arrays=arrays, seed=0)
+    assert ckpt2.directory == ckpt.directory
+    restored = ckpt2.restore()
+    assert restored is not None and restored.epochs_done == 3 and restored.steps_done == 24
+    for a, b in zip(weights_after_3, fresh.get_weights()):
+        np.testing.assert_allclose(a, b)
+    assert int(fresh_opt.iterations.numpy()) == 3 * 8, "optimizer state must be restored too"
+    # the same wrapper (its constant 24 is part of the step's identity); only 16 steps are left to run
+    history = training.train(_interrupt_after(fresh_step, 3 * 8), arrays, epochs=5, batch_size=32, checkpoint=ckpt2,
+                             sample_every=1, live=False)
+    assert history.epochs_done == 5 and len(history.epoch_losses["mse"]) == 5 and not history.interrupted
+    assert int(fresh_opt.iterations.numpy()) == history.steps_done == 5 * 8
+
+
+def _run_dirs(root):
+    return sorted(p.name for p in root.iterdir() if p.is_dir())
+
+
+def test_settings_a_b_a_keeps_both_runs_and_resumes_a(tmp_path, capsys):
+    def run(lr, epochs=2):
+        model, opt, step, arrays = _regression_problem()
+        ckpt = training.Checkpointer(tmp_path / "nb", {"lr": lr}, model=model, optimizer=opt)
+        history = training.train(step, arrays, epochs=epochs, batch_size=32, checkpoint=ckpt, live=False)
+        return ckpt, history, capsys.readouterr().out
+
+    ckpt_a, history_a, _ = run(0.05)
+    ckpt_b, history_b, out_b = run(0.01)
+    assert ckpt_b.directory != ckpt_a.directory and history_b.steps_done == 16
+    assert "New training run" in out_b and ckpt_a.directory.name in out_b and "settings lr" in out_b
+    assert "lr=0.01" in ckpt_b.directory.name
+    ckpt_a2, history_a2, out_a2 = run(0.05)
+    assert ckpt_a2.directory == ckpt_a.directory and f"Resumed from {ckpt_a.directory}" in out_a2
+    assert history_a2.step_losses == history_a.step_losses
+    assert _run_dirs(tmp_path / "nb") == sorted([ckpt_a.directory.name, ckpt_b.directory.name])
+    for ckpt in (ckpt_a, ckpt_b):
+        identity = json.loads((ckpt.directory / "identity.json").read_text())
+        assert identity["hash"] == ckpt.identity_hash and identity["budget"]["epochs"] == 2
+        assert (ckpt.directory / "manifest.json").is_file()
+    # a larger budget is another run too (a finished 2-epoch run is kept as it is)
+    ckpt_long, history_long, _ = run(0.05, epochs=3)
+    assert ckpt_long.directory not in (ckpt_a.directory, ckpt_b.directory) and history_long.steps_done == 24
+
+
+BETA = 1.0
+
+
+def _loss_helper(prediction, target):
+    return BETA * tf.reduce_mean((prediction - target) ** 2)
+
+
+def _step_with_global_constant(model, optimizer):
+    @tf.function
+    def step(xb, yb):
+        with tf.GradientTape() as tape:
+            loss = _loss_helper(model(xb), yb)
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_weights), model.trainable_weights))
+        return {"mse": loss}
+
+    return step
+
+
+def test_changed_step_code_or_constant_starts_fresh(tmp_path, monkeypatch, capsys):
+    model, opt, _, arrays = _regression_problem()
+
+    def checkpointer_for(step):
+        ckpt = training.Checkpointer(tmp_path / "nb", {"lr": 0.05}, model=model, optimizer=opt)
+        ckpt.bind(step, epochs=2, batch_size=32, arrays=arrays, seed=0)
+        return ckpt
+
+    base = checkpointer_for(_step_with_global_constant(model, opt))
+    assert base.identity["step"]["constants"]["_loss_helper.BETA"] == 1.0
+    assert "_loss_helper" in base.identity["step"]["code"], "the loss helper's source is part of the identity"
+    training.train(_step_with_global_constant(model, opt), arrays, epochs=2, batch_size=32, checkpoint=base,
+                   live=False)
+    assert checkpointer_for(_step_with_global_constant(model, opt)).directory == base.directory  # same code
+
+    monkeypatch.setitem(globals(), "BETA", 50.0)  # a student edits the global constant used by the loss
+    changed = checkpointer_for(_step_with_global_constant(model, opt))
+    assert changed.directory != base.directory
+    assert changed.restore() is None
+    assert "step" in capsys.readouterr().out
+
+    def other_loss(xb, yb):  # same signature, other code
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.abs(model(xb) - yb))
+        opt.apply_gradients(zip(tape.gradient(loss, model.trainable_weights), model.trainable_weights))
+        return {"mae": loss}
+
+    assert checkpointer_for(other_loss).directory not in (base.directory, changed.directory)
+    assert base.directory.is_dir()
+
+
+def _conv_model(kernel_size, extra_layer=False):
+    keras.utils.set_random_seed(0)
+    layers = [keras.Input((8, 8, 1)), keras.layers.Conv2D(2, kernel_size, padding="same")]
+    layers += [keras.layers.Conv2D(2, 3, padding="same")] if extra_layer else []
+    layers += [keras.layers.Flatten(), keras.layers.Dense(1)]
+    return keras.Sequential(layers)
+
+
+def test_changed_architecture_starts_fresh_without_restore_error(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    arrays = (rng.normal(size=(64, 8, 8, 1)).astype(np.float32), rng.normal(size=(64, 1)).astype(np.float32))
+
+    def train_model(model):
+        opt = keras.optimizers.Adam(0.01)
+
+        @tf.function
+        def step(xb, yb):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean((model(xb) - yb) ** 2)
+            opt.apply_gradients(zip(tape.gradient(loss, model.trainable_weights), model.trainable_weights))
+            return {"mse": loss}
+
+        ckpt = training.Checkpointer(tmp_path / "nb", {"lr": 0.01}, model=model, optimizer=opt)
+        history = training.train(step, arrays, epochs=2, batch_size=16, checkpoint=ckpt, live=False)
+        return ckpt, history
+
+    first, _ = train_model(_conv_model(3))
+    same, history = train_model(_conv_model(3))  # same architecture, built again (new auto layer names)
+    assert same.directory == first.directory and "Resumed" in capsys.readouterr().out
+    wider, history = train_model(_conv_model(5))
+    bigger, history_bigger = train_model(_conv_model(3, extra_layer=True))
+    assert len({first.directory, wider.directory, bigger.directory}) == 3
+    assert history.steps_done == history_bigger.steps_done == 8
+    assert "models model" in capsys.readouterr().out
+    assert all(c.directory.is_dir() for c in (first, wider, bigger))
+
+
+def test_keyboard_interrupt_keeps_progress_and_saves(tmp_path, capsys):
+    model, opt, step, arrays = _regression_problem()
+    flaky_step = _interrupt_after(step, 8 * 2 + 2)  # during epoch 3
     ckpt = training.Checkpointer(tmp_path / "run", {}, model=model, optimizer=opt)
     history = training.train(flaky_step, arrays, epochs=10, batch_size=32, checkpoint=ckpt, sample_every=5,
                              live=False, sample_fn=lambda: model(arrays[0][:2]).numpy())
     assert history.interrupted and history.epochs_done == 2
     assert history.sample_epochs == [0, 2]
     assert "Interrupted after 2 of 10 epochs" in capsys.readouterr().out
-    resumed = training.Checkpointer(tmp_path / "run", {}, model=model, optimizer=opt).restore()
-    assert resumed.epochs_done == 2
+    again = training.Checkpointer(tmp_path / "run", {}, model=model, optimizer=opt)
+    again.bind(flaky_step, epochs=10, batch_size=32, arrays=arrays, seed=0)
+    resumed = again.restore()
+    assert resumed.epochs_done == 2 and resumed.steps_done == 18 == int(opt.iterations.numpy())
 
 
 def test_bad_arguments():
