@@ -602,7 +602,9 @@ class Checkpointer:
             reader = tf.train.load_checkpoint(prefix)
             for key in reader.get_variable_to_shape_map():
                 reader.get_tensor(key)  # reads (and checksums) every tensor before touching the models
-            self.checkpoint.read(prefix).assert_existing_objects_matched()
+            status = self.checkpoint.read(prefix)
+            status.assert_existing_objects_matched()  # a model or optimizer not in the checkpoint is an error
+            status.expect_partial()  # optimizer slots are created (and filled) at the first step: no warning
             if int(self._steps_counter.numpy()) != number:
                 raise _TornCheckpoint(f"the weights are at step {int(self._steps_counter.numpy())}, "
                                       f"the history at step {number}")
@@ -661,7 +663,8 @@ class Checkpointer:
                 return None
             problems, entries = [], []
             try:
-                entries = self._manifest_entries(run)
+                if (run / "manifest.json").exists():
+                    entries = self._manifest_entries(run)
             except (OSError, ValueError, KeyError, TypeError) as error:
                 problems.append(f"manifest.json unreadable ({type(error).__name__})")
             initial = [(v, v.numpy()) for obj in self.trackables.values() for v in _variables(obj)]

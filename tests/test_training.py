@@ -240,3 +240,246 @@ def test_seconds_per_step_leaves_out_the_tracing_call():
     history = training.train(step, (x, y), epochs=2, batch_size=8, live=False)
     assert history.steady_steps == 15
     assert history.seconds_per_step < 0.02 < history.seconds / history.steps_done
+
+
+# --------------------------------------------------------------------------- torn checkpoints
+
+
+def _two_checkpoints(tmp_path):
+    """A run with checkpoints at steps 8 and 16 (keep 2), and a checkpointer to restore it."""
+    model, opt, step, arrays = _regression_problem()
+    ckpt = training.Checkpointer(tmp_path / "nb", {}, model=model, optimizer=opt)
+    training.train(step, arrays, epochs=2, batch_size=32, checkpoint=ckpt, sample_every=1, live=False,
+                   sample_fn=lambda: model(arrays[0][:2]).numpy())
+    run = ckpt.directory
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert [e["number"] for e in manifest["checkpoints"]] == [8, 16]
+    weights_at_16 = [w.copy() for w in model.get_weights()]
+    fresh, fresh_opt, _, _ = _regression_problem(seed=3)
+    again = training.Checkpointer(tmp_path / "nb", {}, model=fresh, optimizer=fresh_opt)
+    again.bind(step, epochs=2, batch_size=32, arrays=arrays, seed=0)
+    assert again.directory == run
+    return run, again, fresh, fresh_opt, weights_at_16
+
+
+@pytest.mark.parametrize("damage", ["empty history", "truncated samples", "missing tf index", "garbage history"])
+def test_torn_newest_checkpoint_falls_back_to_the_previous(tmp_path, capsys, damage):
+    run, ckpt, model, opt, _ = _two_checkpoints(tmp_path)
+    if damage == "empty history":
+        (run / "history-000016.json").write_text("")
+    elif damage == "garbage history":
+        (run / "history-000016.json").write_text('{"history": {"steps_done": 16')
+    elif damage == "truncated samples":
+        data = (run / "samples-000016.npz").read_bytes()
+        (run / "samples-000016.npz").write_bytes(data[: len(data) // 2])
+    else:
+        (run / "tf" / "ckpt-000016.index").unlink()
+    capsys.readouterr()
+    history = ckpt.restore()
+    out = capsys.readouterr().out
+    assert history is not None and history.steps_done == 8 and history.epochs_done == 1
+    assert int(opt.iterations.numpy()) == 8, "weights and history must agree"
+    assert "resumed from the complete one at step 8" in out and "set-aside-" in out
+    aside = next(run.glob("set-aside-*"))
+    assert (aside / "history-000016.json").exists() or (aside / "tf" / "ckpt-000016.data-00000-of-00001").exists()
+    assert [e["number"] for e in json.loads((run / "manifest.json").read_text())["checkpoints"]] == [8]
+
+
+def test_manifest_pointing_to_missing_checkpoints_starts_fresh_and_sets_files_aside(tmp_path, capsys):
+    run, ckpt, model, opt, _ = _two_checkpoints(tmp_path)
+    before = [w.copy() for w in model.get_weights()]
+    (run / "manifest.json").write_text(json.dumps({"checkpoints": [
+        {"number": 99, "tf_prefix": "tf/ckpt-000099", "history": "history-000099.json",
+         "samples": "samples-000099.npz"}]}))
+    capsys.readouterr()
+    assert ckpt.restore() is None
+    out = capsys.readouterr().out
+    assert "No complete checkpoint" in out and "checkpoint 99" in out and "set-aside-" in out
+    aside = next(run.glob("set-aside-*"))
+    assert (aside / "manifest.json").is_file() and (aside / "history-000016.json").is_file()
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)  # untouched: a new run starts from the fresh weights
+    assert int(opt.iterations.numpy()) == 0
+
+
+def test_empty_manifest_and_files_without_manifest(tmp_path, capsys):
+    run, ckpt, _, _, _ = _two_checkpoints(tmp_path)
+    (run / "manifest.json").write_text("")
+    assert ckpt.restore() is None
+    assert "manifest.json unreadable" in capsys.readouterr().out
+    # the set-aside files are still there; a kill before the first manifest leaves files only
+    (run / "history-000003.json").write_text("{}")
+    assert ckpt.restore() is None
+    assert "no manifest.json" in capsys.readouterr().out
+    assert len(list(run.glob("set-aside-*"))) == 2
+
+
+def test_history_and_weights_from_different_checkpoints_are_refused(tmp_path, capsys):
+    run, ckpt, _, opt, _ = _two_checkpoints(tmp_path)
+    # a history that claims another step than its checkpoint (e.g. copied by hand)
+    (run / "history-000016.json").write_bytes((run / "history-000008.json").read_bytes())
+    history = ckpt.restore()
+    assert history.steps_done == 8 == int(opt.iterations.numpy())
+    assert "is at step 8, the manifest says 16" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- checks before training
+
+
+@pytest.mark.parametrize(("steps", "n", "batch", "message"), [
+    (0, 100, 10, "TRAIN_STEPS = 0 must be positive"),
+    (-5, 100, 10, "TRAIN_STEPS = -5 must be positive"),
+    (2.5, 100, 10, "TRAIN_STEPS = 2.5 must be a whole number"),
+    (10, 100, 0, "BATCH_SIZE = 0 must be positive"),
+    (10, 100, 128, "BATCH_SIZE = 128 is larger than the 100 training examples"),
+    (10, 0, 128, "TRAIN_SIZE"),
+])
+def test_plan_epochs_refuses_bad_budgets(steps, n, batch, message):
+    with pytest.raises(ValueError, match=message):
+        training.plan_epochs(steps, n, batch)
+
+
+def test_plan_epochs_rounds_to_whole_epochs():
+    assert training.plan_epochs(16, 1024, 128) == (2, 8)
+    assert training.plan_epochs(3, 1024, 128) == (1, 8)
+    assert training.plan_epochs(10_000, 60_000, 128) == (21, 468)
+
+
+def test_train_checks_budget_and_batch_before_the_first_step():
+    calls = []
+
+    def step(xb):
+        calls.append(1)
+        return {"loss": 0.0}
+
+    x = np.zeros((64, 1), np.float32)
+    for kwargs, message in [
+        (dict(epochs=0, batch_size=8), "epochs .* must be positive"),
+        (dict(epochs=-5, batch_size=8), "epochs .* must be positive"),
+        (dict(epochs=1, batch_size=0), "BATCH_SIZE"),
+        (dict(epochs=1, batch_size=100), "larger than the 64"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            training.train(step, x, live=False, **kwargs)
+    with pytest.raises(ValueError, match="TRAIN_SIZE"):
+        training.train(step, x[:0], epochs=1, batch_size=8, live=False)
+    assert not calls
+
+
+def test_runs_folder_that_cannot_be_created_fails_before_training(tmp_path):
+    model, opt, step, arrays = _regression_problem()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    ckpt = training.Checkpointer(blocker / "runs" / "nb", {}, model=model, optimizer=opt)
+    with pytest.raises(training.RunsFolderError, match="COURSE_RUNS_DIR"):
+        training.train(step, arrays, epochs=1, batch_size=32, checkpoint=ckpt, live=False)
+    assert int(opt.iterations.numpy()) == 0, "no step may run before the check"
+
+
+def test_read_only_or_full_runs_folder_fails_before_training(tmp_path, monkeypatch):
+    model, opt, step, arrays = _regression_problem()
+    ckpt = training.Checkpointer(tmp_path / "nb", {}, model=model, optimizer=opt)
+    monkeypatch.setattr(training.os, "access", lambda path, mode: False)  # chmod does not stop root
+    with pytest.raises(training.RunsFolderError, match="not writable.*COURSE_RUNS_DIR"):
+        training.train(step, arrays, epochs=1, batch_size=32, checkpoint=ckpt, live=False)
+    monkeypatch.undo()
+
+    def failing_write(path, data):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(training, "_atomic_write", failing_write)
+    with pytest.raises(training.RunsFolderError, match="Cannot write into"):
+        ckpt.check_room()
+    monkeypatch.undo()
+    monkeypatch.setattr(training.shutil, "disk_usage", lambda path: shutil_usage(free=1000))
+    with pytest.raises(training.RunsFolderError, match="MiB free; one checkpoint needs"):
+        training.train(step, arrays, epochs=1, batch_size=32, checkpoint=ckpt, live=False)
+    assert int(opt.iterations.numpy()) == 0
+
+
+def shutil_usage(free):
+    import shutil
+
+    return shutil._ntuple_diskusage(10**9, 10**9 - free, free)
+
+
+# --------------------------------------------------------------------------- non-finite losses
+
+
+def test_nan_loss_stops_restores_last_good_checkpoint_and_names_the_step(tmp_path, capsys):
+    model, opt, step, arrays = _regression_problem()
+    calls = {"n": 0}
+
+    def step_going_nan(xb, yb):
+        calls["n"] += 1
+        losses = step(xb, yb)  # the weights move, as a real diverging step would
+        if calls["n"] >= 21:
+            model.layers[0].kernel.assign(model.layers[0].kernel * np.nan)
+            return {"mse": losses["mse"], "kl": tf.constant(np.nan)}
+        return losses
+
+    ckpt = training.Checkpointer(tmp_path / "nb", {}, model=model, optimizer=opt)
+    with pytest.raises(training.NonFiniteLossError, match=r"loss 'kl' became nan at step 21") as error:
+        training.train(step_going_nan, arrays, epochs=5, batch_size=32, checkpoint=ckpt, sample_every=1, live=False)
+    assert error.value.loss_name == "kl" and error.value.step == 21
+    assert "learning rate" in str(error.value)
+    assert "restored to the last good checkpoint (step 16)" in capsys.readouterr().out
+    manifest = json.loads((ckpt.directory / "manifest.json").read_text())
+    assert [e["number"] for e in manifest["checkpoints"]] == [8, 16], "nothing saved from the bad step"
+    reference, reference_opt, _, _ = _regression_problem(seed=5)
+    check = training.Checkpointer(tmp_path / "nb", {}, model=reference, optimizer=reference_opt)
+    check.bind(step_going_nan, epochs=5, batch_size=32, arrays=arrays, seed=0)
+    assert check.restore().steps_done == 16
+    for a, b in zip(reference.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert np.isfinite(model.get_weights()[0]).all() and int(opt.iterations.numpy()) == 16
+
+
+def test_inf_loss_without_checkpoint_raises_too():
+    def step(xb):
+        return {"loss": tf.constant(np.inf)}
+
+    with pytest.raises(training.NonFiniteLossError, match="'loss' became inf at step 1"):
+        training.train(step, np.zeros((16, 1), np.float32), epochs=2, batch_size=8, live=False)
+
+
+# --------------------------------------------------------------------------- one run, one trainer
+
+
+def test_same_run_cannot_be_trained_twice_at_once(tmp_path):
+    model, opt, step, arrays = _regression_problem()
+    first = training.Checkpointer(tmp_path / "nb", {}, model=model, optimizer=opt)
+    second = training.Checkpointer(tmp_path / "nb", {}, model=model, optimizer=opt)
+    other = training.Checkpointer(tmp_path / "nb", {"lr": 1}, model=model, optimizer=opt)
+    for ckpt in (first, second, other):
+        ckpt.bind(step, epochs=1, batch_size=32, arrays=arrays, seed=0)
+    with first.locked():
+        with pytest.raises(training.RunInUseError, match="in use by this same kernel") as error:
+            training.train(step, arrays, epochs=1, batch_size=32, checkpoint=second, live=False)
+        assert str(first.directory) in str(error.value)
+        assert training.train(step, arrays, epochs=1, batch_size=32, checkpoint=other, live=False).steps_done == 8
+    assert training.train(step, arrays, epochs=1, batch_size=32, checkpoint=second, live=False).steps_done == 8
+
+
+def test_lock_names_the_other_process(tmp_path):
+    import subprocess
+    import sys
+
+    model, opt, step, arrays = _regression_problem()
+    ckpt = training.Checkpointer(tmp_path / "nb", {}, model=model, optimizer=opt)
+    ckpt.bind(step, epochs=1, batch_size=32, arrays=arrays, seed=0)
+    run = ckpt.directory
+    run.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time\n"
+         f"fd = os.open({str(run / '.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
+         "fcntl.flock(fd, fcntl.LOCK_EX)\nos.write(fd, f'{os.getpid()}\\n'.encode())\n"
+         "print('locked', flush=True)\ntime.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(training.RunInUseError, match=f"in use by process {holder.pid}"):
+            ckpt.restore()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert ckpt.restore() is None  # the lock dies with its process
