@@ -28,6 +28,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 
-# Re-run every notebook in fast mode and keep only the outputs nbval checks.
+# Re-run every notebook in fast mode and keep only the outputs nbval checks (the script trains into a
+# temporary COURSE_RUNS_DIR, never into runs/).
 clean-notebooks: setup
 	COURSE_FAST=1 TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/python scripts/clean_notebooks.py --execute notebooks/*.ipynb

@@ -3,6 +3,10 @@
     python scripts/clean_notebooks.py notebooks/*.ipynb            # strip only
     python scripts/clean_notebooks.py --execute notebooks/*.ipynb  # run (fast mode), then strip
 
+Executed notebooks train into a temporary runs folder (``$COURSE_RUNS_DIR`` is set to a fresh
+temporary folder for their kernels and removed afterwards), so cleaning never resumes, adds to or
+moves a student's run in ``<repo>/runs``.
+
 A cell whose source contains ``# NBVAL_CHECK_OUTPUT`` keeps its outputs and execution count
 (nbval compares them); every other cell loses both, and saved widget state is dropped.
 ``tests/test_notebook_hygiene.py`` fails when a committed notebook breaks this rule.
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -41,8 +46,18 @@ def execute(nb, path: Path) -> None:
     from nbclient import NotebookClient
 
     os.environ.setdefault("COURSE_FAST", "1")
-    client = NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
+    previous = os.environ.get("COURSE_RUNS_DIR")
+    with tempfile.TemporaryDirectory(prefix="clean-notebooks-runs-") as runs:
+        os.environ["COURSE_RUNS_DIR"] = runs  # the kernel inherits it: never <repo>/runs
+        try:
+            client = NotebookClient(nb, timeout=1200, kernel_name="python3",
+                                    resources={"metadata": {"path": str(path.parent)}})
+            client.execute()
+        finally:
+            if previous is None:
+                os.environ.pop("COURSE_RUNS_DIR", None)
+            else:
+                os.environ["COURSE_RUNS_DIR"] = previous
 
 
 def main(argv: list[str]) -> None:
