@@ -50,8 +50,9 @@ def find_course_root() -> Path | None:
     ``data/weights/registry.json`` (a notebook's kernel starts in ``notebooks/``).
     """
     home = os.environ.get(COURSE_HOME_ENV)
-    if home:
-        return Path(home).expanduser().resolve()  # checked where it is used, with a message naming it
+    if home:  # explicit: used only if it is a clone (otherwise every use names it and says why)
+        root = Path(home).expanduser().resolve()
+        return root if (root / "data" / "weights" / "registry.json").is_file() else None
     package_parent = Path(__file__).resolve().parents[1]
     if (package_parent / "data" / "weights").is_dir():
         return package_parent
@@ -313,10 +314,14 @@ def read_idx(path: Path) -> np.ndarray:
                 f" (shape {dims}): the file is truncated or corrupted; {_fix_hint(path)}."
             )
         body = _read_exactly(handle, announced + 1, path)  # one byte more tells a too-long stream
-    if len(body) != announced:
-        found = f"{len(body):,}" if len(body) <= announced else f"more than {announced:,}"
+    if len(body) > announced:
         raise DataError(
-            f"{path} holds {found} data bytes but its header announces {announced:,}"
+            f"{path} holds more data than the {announced:,} bytes its header announces (shape {dims}); reading "
+            f"stopped there: the file is corrupted or not an MNIST file; {_fix_hint(path)}."
+        )
+    if len(body) < announced:
+        raise DataError(
+            f"{path} holds {len(body):,} data bytes but its header announces {announced:,}"
             f" (shape {dims}): the file is truncated or corrupted; {_fix_hint(path)}."
         )
     return np.frombuffer(body, dtype=np.uint8).reshape(dims)
