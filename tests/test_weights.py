@@ -263,14 +263,18 @@ def test_load_into_refuses_weights_left_unset(weights_dir, monkeypatch):
 @pytest.fixture(scope="module")
 def installed_copy(tmp_path_factory):
     """``helpers`` installed non-editably (pip install --target), as `pip install .` or from git would."""
+    import shutil
     import subprocess
     import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
+    source = tmp_path_factory.mktemp("source")  # a copy, so the build leaves no build/ folder in the clone
+    shutil.copy(root / "pyproject.toml", source)
+    shutil.copytree(root / "helpers", source / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
     target = tmp_path_factory.mktemp("site")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(root)], check=True, capture_output=True, timeout=300)
+                    "--target", str(target), str(source)], check=True, capture_output=True, timeout=300)
     assert (target / "helpers" / "weights.py").is_file() and not (target / "data").exists()
     return {"root": root, "site": target, "outside": tmp_path_factory.mktemp("elsewhere")}
 
