@@ -22,9 +22,11 @@ because a silent fallback would hide the problem behind rougher results.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import os
+import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -32,8 +34,51 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-EMBEDDED_SAMPLE = REPO_DATA_DIR / "mnist_sample.npz"
+COURSE_HOME_ENV = "COURSE_HOME"
+
+
+class DataError(ValueError):
+    """A data file is missing, broken or of the wrong kind; the message says how to fix it."""
+
+
+def find_course_root() -> Path | None:
+    """The clone of the course repository whose ``data/`` this package uses, or None.
+
+    In a clone (``make setup`` installs ``helpers`` in editable mode) that is the folder above
+    the package. A non-editable install (``pip install .``, or from git) has no ``data/`` beside
+    it, so then: ``$COURSE_HOME``, or the current directory or one of its parents holding
+    ``data/weights/registry.json`` (a notebook's kernel starts in ``notebooks/``).
+    """
+    home = os.environ.get(COURSE_HOME_ENV)
+    if home:  # explicit: used only if it is a clone (otherwise every use names it and says why)
+        root = Path(home).expanduser().resolve()
+        return root if (root / "data" / "weights" / "registry.json").is_file() else None
+    package_parent = Path(__file__).resolve().parents[1]
+    if (package_parent / "data" / "weights").is_dir():
+        return package_parent
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "data" / "weights" / "registry.json").is_file():
+            return folder
+    return None
+
+
+def course_files_missing_message(what: str) -> str:
+    """Why ``what`` (a shipped file) cannot be found outside a clone, and the fix."""
+    home = os.environ.get(COURSE_HOME_ENV)
+    if home:
+        return (f"{what} not found: {COURSE_HOME_ENV}={home!r} is not a clone of the course repository "
+                f"(it lacks {Path(home) / 'data' / 'weights' / 'registry.json'}). Point {COURSE_HOME_ENV} at "
+                f"your clone, or unset it.")
+    return (f"{what} not found: helpers is installed at {Path(__file__).resolve().parent} without the course's "
+            f"data/ folder. The package is meant to be used from a clone of the repository: "
+            f"`git clone <repository URL> course && cd course && make setup`, then run from there "
+            f"(or set {COURSE_HOME_ENV}=/path/to/your/clone).")
+
+
+COURSE_ROOT = find_course_root()
+REPO_DATA_DIR: Path | None = COURSE_ROOT / "data" if COURSE_ROOT else None
+EMBEDDED_SAMPLE: Path | None = REPO_DATA_DIR / "mnist_sample.npz" if REPO_DATA_DIR else None
 EMBEDDED_SAMPLE_SHA256 = "e8c1f74d90bf751ff78fa43f8d05e5167fc3f366ea927d02c69925cd6fdffd93"
 DATA_DIR_ENV = "COURSE_DATA_DIR"
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -64,10 +109,6 @@ CLASS_NAMES = {
         "Sandal", "Shirt", "Sneaker", "Bag", "Boot",
     ],
 }
-
-
-class DataError(ValueError):
-    """A data file is missing, broken or of the wrong kind; the message says how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -103,18 +144,47 @@ class LoadedData(tuple):
 
 # --------------------------------------------------------------------------- readers
 
+# The largest IDX file accepted: full MNIST's training images are 47 MB; anything announcing more
+# than this is a corrupted header (or not MNIST), refused before a byte is allocated.
+MAX_IDX_BYTES = 256 * 1024 * 1024
+# deflate cannot compress better than about 1032:1, so a .gz file cannot inflate to more than this
+# many times its own size (plus its headers): a header announcing more is refused before reading.
+MAX_DEFLATE_RATIO = 1032
+
 
 def _fix_hint(path: Path) -> str:
-    if path.resolve() == EMBEDDED_SAMPLE.resolve():
+    # os.path.realpath, unlike Path.resolve, does not raise on a link loop
+    if EMBEDDED_SAMPLE is not None and os.path.realpath(path) == os.path.realpath(EMBEDDED_SAMPLE):
         return "restore it with `git checkout -- data/mnist_sample.npz`"
     return "delete it and download it again, or pass another file with path="
 
 
+def check_regular_file(path: Path) -> Path:
+    """``path`` must be a readable regular file: a dangling link, a link loop, a folder or an
+    unreadable file is a :class:`DataError` naming it (never a reason to try the next source)."""
+    path = Path(path)
+    try:
+        info = path.stat()  # follows links: a dangling link or a loop raises here
+    except OSError as err:
+        problem = "a symbolic link that loops" if getattr(err, "errno", None) == errno.ELOOP else (
+            "a dangling symbolic link" if path.is_symlink() else f"not readable ({err.strerror})")
+        raise DataError(f"{path} is {problem}; fix or remove it ({_fix_hint(path)}).") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise DataError(f"{path} is {kind}, not a data file; remove or rename it ({_fix_hint(path)}).")
+    if not os.access(path, os.R_OK):
+        raise DataError(f"{path} is not readable (permission denied); fix its permissions (chmod a+r) or remove it.")
+    return path
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as err:
+        raise DataError(f"{path} cannot be read ({err.strerror or err}); {_fix_hint(path)}.") from err
     return digest.hexdigest()
 
 
@@ -128,6 +198,23 @@ def verify_sha256(path: Path, expected: str) -> None:
         )
 
 
+def _check_labels(y: np.ndarray, name: str, origin: str) -> None:
+    """Labels must be integers 0..9, checked in their stored dtype before any cast: a cast to
+    uint8 first would turn 256 into 0 and -253 into 3, and 3.7 into 3, NaN into 0."""
+    if not np.issubdtype(y.dtype, np.integer):
+        raise DataError(
+            f"{origin}: {name} holds {y.dtype} labels; labels must be integers 0..9 (float labels such as 3.7 "
+            f"or NaN are refused, not rounded). Save them as integers (e.g. uint8)."
+        )
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or high > 9:
+        bad = y[(y < 0) | (y > 9)]
+        raise DataError(
+            f"{origin}: {name} holds labels outside 0..9 (range {low}..{high}, e.g. {int(bad[0])}; "
+            f"{len(bad):,} such labels). MNIST labels are the digits 0..9: check the file."
+        )
+
+
 def _check_arrays(arrays: dict[str, np.ndarray], origin: str) -> None:
     """The four arrays must look like ``keras.datasets.mnist.load_data()`` output."""
     for split in ("train", "test"):
@@ -138,19 +225,19 @@ def _check_arrays(arrays: dict[str, np.ndarray], origin: str) -> None:
             raise DataError(
                 f"{origin}: y_{split} has shape {y.shape}, expected ({len(x)},) to match x_{split}."
             )
-        if x.dtype != np.uint8 or not np.issubdtype(y.dtype, np.integer):
-            raise DataError(
-                f"{origin}: expected uint8 images and integer labels, found {x.dtype} / {y.dtype}."
-            )
-        if len(y) and (y.min() < 0 or y.max() > 9):
-            raise DataError(f"{origin}: y_{split} holds labels outside 0..9.")
+        if len(x) == 0:
+            raise DataError(f"{origin}: x_{split} and y_{split} are empty (0 images); the file holds no {split} data.")
+        if x.dtype != np.uint8:
+            raise DataError(f"{origin}: expected uint8 images, found x_{split} of dtype {x.dtype}.")
+        _check_labels(y, f"y_{split}", origin)
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
     """Read a Keras-style archive with ``x_train, y_train, x_test, y_test`` (no pickles)."""
     path = Path(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise DataError(f"{path} does not exist; check the path or pass path= to a folder or .npz.")
+    check_regular_file(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in IDX_FILES if key not in archive.files]
@@ -167,49 +254,108 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
             f"{path} cannot be read as a .npz archive ({err}): it is truncated or corrupted; "
             f"{_fix_hint(path)}."
         ) from err
-    arrays = {key: value.astype(np.uint8) if key.startswith("y") else value for key, value in arrays.items()}
-    _check_arrays(arrays, str(path))
-    return arrays
+    _check_arrays(arrays, str(path))  # before the cast: a cast would hide labels like 256 or 3.7
+    return {key: value.astype(np.uint8) if key.startswith("y") else value for key, value in arrays.items()}
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """Read one IDX file (gzipped or not) and check its header against its length."""
-    path = Path(path)
+def _read_exactly(handle, count: int, path: Path) -> bytes:
     try:
-        raw = (gzip.open if path.suffix == ".gz" else open)(path, "rb").read()
+        return handle.read(count)
     except (OSError, EOFError, zlib.error) as err:
         raise DataError(
             f"{path} cannot be read ({err}): it is truncated or corrupted; {_fix_hint(path)}."
         ) from err
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] not in (1, 3):
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read one IDX file (gzipped or not), its header checked before anything is allocated.
+
+    The shape the header announces must be plausible (at most ``MAX_IDX_BYTES``), fit the file's
+    real size (for a .gz file: what deflate can produce from it), and a .gz stream is inflated
+    only up to the announced size plus one byte, so a small file that inflates to gigabytes
+    is refused after reading no more than it promised.
+    """
+    path = check_regular_file(path)
+    gzipped = path.suffix == ".gz"
+    file_size = path.stat().st_size
+    try:
+        handle = gzip.open(path, "rb") if gzipped else open(path, "rb")
+    except OSError as err:
+        raise DataError(f"{path} cannot be opened ({err}); {_fix_hint(path)}.") from err
+    with handle:
+        magic = _read_exactly(handle, 4, path)
+        if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] != 0x08 or magic[3] not in (1, 3):
+            raise DataError(
+                f"{path} is not an IDX file of unsigned bytes (bad magic number {magic.hex()});"
+                f" {_fix_hint(path)}."
+            )
+        ndim = magic[3]
+        header = 4 + 4 * ndim
+        raw_dims = _read_exactly(handle, 4 * ndim, path)
+        if len(raw_dims) < 4 * ndim:
+            raise DataError(f"{path} is truncated inside its header; {_fix_hint(path)}.")
+        dims = tuple(int.from_bytes(raw_dims[4 * i : 4 * i + 4], "big") for i in range(ndim))
+        announced = 1
+        for dim in dims:  # Python integers: no overflow, unlike np.prod on uint32 dimensions
+            announced *= dim
+        if announced > MAX_IDX_BYTES:
+            raise DataError(
+                f"{path}: its header announces shape {dims}, {announced:,} bytes, more than any MNIST file "
+                f"({MAX_IDX_BYTES:,} at most): the header is corrupted or this is not MNIST; {_fix_hint(path)}."
+            )
+        if gzipped and announced > MAX_DEFLATE_RATIO * file_size:
+            raise DataError(
+                f"{path}: its header announces shape {dims}, {announced:,} bytes, more than a {file_size:,}-byte "
+                f"gzip file can hold: the file is truncated or corrupted; {_fix_hint(path)}."
+            )
+        if not gzipped and file_size != header + announced:
+            raise DataError(
+                f"{path} holds {file_size - header:,} data bytes but its header announces {announced:,}"
+                f" (shape {dims}): the file is truncated or corrupted; {_fix_hint(path)}."
+            )
+        body = _read_exactly(handle, announced + 1, path)  # one byte more tells a too-long stream
+    if len(body) > announced:
         raise DataError(
-            f"{path} is not an IDX file of unsigned bytes (bad magic number {raw[:4].hex()});"
-            f" {_fix_hint(path)}."
+            f"{path} holds more data than the {announced:,} bytes its header announces (shape {dims}); reading "
+            f"stopped there: the file is corrupted or not an MNIST file; {_fix_hint(path)}."
         )
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataError(f"{path} is truncated inside its header; {_fix_hint(path)}.")
-    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    expected = int(np.prod(dims))
-    if len(raw) - header != expected:
+    if len(body) < announced:
         raise DataError(
-            f"{path} holds {len(raw) - header:,} data bytes but its header announces {expected:,}"
-            f" (shape {tuple(dims)}): the file is truncated or corrupted; {_fix_hint(path)}."
+            f"{path} holds {len(body):,} data bytes but its header announces {announced:,}"
+            f" (shape {dims}): the file is truncated or corrupted; {_fix_hint(path)}."
         )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+    return np.frombuffer(body, dtype=np.uint8).reshape(dims)
+
+
+def _exists(path: Path) -> bool:
+    """True for anything with this name, broken links included (they must be reported, not skipped)."""
+    return os.path.lexists(path)
 
 
 def _idx_file(folder: Path, stem: str) -> Path | None:
     for name in (stem + ".gz", stem):
-        if (folder / name).is_file():
+        if _exists(folder / name):
             return folder / name
     return None
 
 
+def _is_folder(path: Path) -> bool:
+    """True for a usable folder, False when nothing is there; anything else there is an error."""
+    if not _exists(path):
+        return False
+    try:
+        if path.is_dir():
+            return True
+    except OSError:  # a link loop
+        pass
+    if path.is_symlink() and not path.exists():
+        raise DataError(f"{path} is a dangling symbolic link (or a link loop); fix or remove it.")
+    raise DataError(f"{path} is a file where a data folder is expected; remove or rename it.")
+
+
 def has_idx_files(folder: Path) -> bool:
-    """True when ``folder`` holds at least one of the four IDX files."""
-    return folder.is_dir() and any(_idx_file(folder, stem) for stem in IDX_FILES.values())
+    """True when ``folder`` holds at least one of the four IDX files (broken ones included)."""
+    return _is_folder(folder) and any(_idx_file(folder, stem) for stem in IDX_FILES.values())
 
 
 def read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
@@ -247,7 +393,11 @@ def keras_cache_dir() -> Path:
 
 
 def data_folders(dataset: str) -> list[tuple[str, Path]]:
-    """The folders searched in step 2, in order, with the kind printed for each."""
+    """The folders searched in step 2, in order, with the kind printed for each.
+
+    The repository's ``data/`` folder is left out when ``helpers`` runs outside a clone
+    (see :func:`find_course_root`); the embedded sample then says how to get one.
+    """
     folders: list[tuple[str, Path]] = []
     env_dir = os.environ.get(DATA_DIR_ENV)
     if env_dir:
@@ -257,7 +407,8 @@ def data_folders(dataset: str) -> list[tuple[str, Path]]:
                 f"{DATASETS[dataset]['npz']} or the IDX files, or unset it."
             )
         folders.append((f"${DATA_DIR_ENV}", Path(env_dir)))
-    folders.append(("the repository's data folder", REPO_DATA_DIR))
+    if REPO_DATA_DIR is not None:
+        folders.append(("the repository's data folder", REPO_DATA_DIR))
     folders.append(("the Keras cache", keras_cache_dir()))
     if dataset == "fashion_mnist":
         folders.append(("Debian's dataset-fashion-mnist", DEBIAN_FASHION_DIR))
@@ -265,9 +416,13 @@ def data_folders(dataset: str) -> list[tuple[str, Path]]:
 
 
 def _find_in_folder(dataset: str, folder: Path) -> dict[str, np.ndarray] | None:
+    """The dataset from ``folder``, None when nothing of it is there; anything broken is an error."""
+    if not _is_folder(folder):
+        return None
     spec = DATASETS[dataset]
     npz = folder / spec["npz"]
-    if npz.is_file():
+    if _exists(npz):
+        check_regular_file(npz)
         if spec["npz"] == "mnist.npz":
             verify_sha256(npz, KERAS_MNIST_SHA256)
         return {"arrays": read_npz(npz), "location": str(npz)}
@@ -312,7 +467,9 @@ def _download(dataset: str) -> tuple[dict[str, np.ndarray], str]:
 
 def load_embedded_sample() -> dict[str, np.ndarray]:
     """The shipped 5,000-digit MNIST subset, checked against its recorded SHA-256."""
-    if not EMBEDDED_SAMPLE.is_file():
+    if EMBEDDED_SAMPLE is None:
+        raise DataError(course_files_missing_message("The embedded MNIST sample (data/mnist_sample.npz)"))
+    if not _exists(EMBEDDED_SAMPLE):
         raise DataError(
             f"{EMBEDDED_SAMPLE} is missing: restore it with `git checkout -- data/mnist_sample.npz`"
             f" or rebuild it with scripts/make_mnist_sample.py."
@@ -342,6 +499,8 @@ def load_mnist(
             arrays = read_idx_folder(path)
         elif path.is_file():
             arrays = read_npz(path)
+        elif _exists(path):
+            check_regular_file(path)  # a dangling link, a loop, a socket: raises with the reason
         else:
             raise DataError(f"path={str(path)!r} does not exist: give a .npz file or an IDX folder.")
         source = DataSource(dataset, "path", str(path))

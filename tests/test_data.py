@@ -312,3 +312,142 @@ def test_offline_download_stops_before_keras(monkeypatch):
     monkeypatch.setattr(data, "network_reachable", lambda *a, **k: False)
     with pytest.raises(ConnectionError, match="no network connection"):
         data._download("mnist")
+
+
+# --------------------------------------------------------------------------- labels checked before any cast (issue 12)
+
+
+@pytest.mark.parametrize(
+    "labels, problem",
+    [
+        (np.array([256] + [1] * 29, np.int64), r"labels outside 0..9 \(range 1..256, e.g. 256"),
+        (np.array([-253] + [1] * 29, np.int64), r"labels outside 0..9 \(range -253..1, e.g. -253"),
+        (np.array([3.7] + [1.0] * 29), "float64 labels.*3.7"),
+        (np.array([np.nan] + [1.0] * 29), "float64 labels.*NaN"),
+        (np.arange(30) % 10 * 1.0, "float64 labels"),  # integral floats are refused too, not rounded
+        (np.array([10] * 30, np.uint8), r"labels outside 0..9 \(range 10..10"),
+    ],
+    ids=["256", "-253", "3.7", "nan", "integral-floats", "uint8-10"],
+)
+def test_bad_labels_are_refused_before_any_cast(isolated, tmp_path, labels, problem):
+    arrays = make_arrays()
+    arrays["y_train"] = labels
+    np.savez(tmp_path / "labels.npz", **arrays)
+    with pytest.raises(data.DataError, match=rf"labels.npz: y_train holds {problem}"):
+        data.load_mnist(path=tmp_path / "labels.npz")
+
+
+def test_idx_labels_outside_range_are_refused(isolated, tmp_path):
+    folder = write_idx_folder(tmp_path / "idx", make_arrays())
+    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.full(10, 12, np.uint8))))
+    with pytest.raises(data.DataError, match=r"idx: y_test holds labels outside 0..9"):
+        data.load_mnist(path=folder)
+
+
+def test_empty_arrays_are_refused(isolated, tmp_path):
+    arrays = make_arrays(n_train=0, n_test=0)
+    arrays["y_train"] = arrays["y_train"].astype(np.int64)
+    np.savez(tmp_path / "empty.npz", **arrays)
+    with pytest.raises(data.DataError, match=r"empty.npz: x_train and y_train are empty"):
+        data.load_mnist(path=tmp_path / "empty.npz")
+    arrays = make_arrays(n_test=0)
+    np.savez(tmp_path / "no_test.npz", **arrays)
+    with pytest.raises(data.DataError, match=r"no_test.npz: x_test and y_test are empty"):
+        data.load_mnist(path=tmp_path / "no_test.npz")
+
+
+# --------------------------------------------------------------------------- broken files in searched folders
+
+
+def _break(kind: str, target, tmp_path):
+    if kind == "dangling link":
+        target.symlink_to(tmp_path / "nowhere.npz")
+    elif kind == "link loop":
+        target.symlink_to(target)
+    elif kind == "folder":
+        target.mkdir()
+
+
+@pytest.mark.parametrize("kind, problem", [("dangling link", "a dangling symbolic link"),
+                                           ("link loop", "a symbolic link that loops"), ("folder", "a folder")])
+def test_broken_npz_in_env_folder_is_an_error_not_a_fallback(isolated, tmp_path, monkeypatch, kind, problem):
+    env_dir = tmp_path / "env_data"
+    env_dir.mkdir()
+    _break(kind, env_dir / "mnist.npz", tmp_path)
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(env_dir))
+    with pytest.raises(data.DataError, match=rf"env_data/mnist.npz is {problem}"):
+        data.load_mnist()
+    assert isolated["downloads"] == [], "a broken file must not fall through to the download or the sample"
+
+
+@pytest.mark.parametrize("kind", ["dangling link", "link loop", "folder"])
+def test_broken_idx_file_in_repo_folder_is_an_error(isolated, tmp_path, kind):
+    folder = write_idx_folder(isolated["repo_data"] / "mnist", make_arrays())
+    target = folder / "train-images-idx3-ubyte.gz"
+    target.unlink()
+    _break(kind, target, tmp_path)
+    with pytest.raises(data.DataError, match="mnist/train-images-idx3-ubyte.gz is"):
+        data.load_mnist()
+
+
+def test_dangling_idx_folder_link_in_keras_cache_is_an_error(isolated, tmp_path):
+    (isolated["keras_datasets"] / "fashion-mnist").symlink_to(tmp_path / "gone")
+    with pytest.raises(data.DataError, match="datasets/fashion-mnist is a dangling symbolic link"):
+        data.load_mnist("fashion_mnist")
+
+
+def test_unreadable_npz_in_searched_folder_is_an_error(isolated, tmp_path, monkeypatch):
+    target = isolated["repo_data"] / "mnist.npz"
+    np.savez(target, **make_arrays())
+    real_access = data.os.access
+    # root reads anything, so the permission check is simulated for this one file
+    monkeypatch.setattr(data.os, "access", lambda p, mode: False if str(p) == str(target) else real_access(p, mode))
+    with pytest.raises(data.DataError, match=r"repo_data/mnist.npz is not readable \(permission denied\)"):
+        data.load_mnist()
+
+
+# --------------------------------------------------------------------------- IDX headers checked before allocating
+
+
+def test_idx_header_whose_product_overflows_is_refused(isolated, tmp_path):
+    folder = write_idx_folder(tmp_path / "idx", make_arrays(), gz=False)
+    huge = bytes([0, 0, 0x08, 3]) + b"".join((2**32 - 1).to_bytes(4, "big") for _ in range(3))
+    (folder / "train-images-idx3-ubyte").write_bytes(huge + b"\0" * 100)
+    with pytest.raises(data.DataError, match=r"train-images-idx3-ubyte: its header announces shape "
+                                             r"\(4294967295, 4294967295, 4294967295\).*corrupted"):
+        data.load_mnist(path=folder)
+
+
+def test_gzip_header_larger_than_the_file_can_hold_is_refused(isolated, tmp_path):
+    folder = write_idx_folder(tmp_path / "idx", make_arrays())
+    header = bytes([0, 0, 0x08, 3]) + b"".join(d.to_bytes(4, "big") for d in (60000, 28, 28))
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + b"\0" * 10))
+    with pytest.raises(data.DataError, match="more than a .*-byte gzip file can hold"):
+        data.load_mnist(path=folder)
+
+
+def test_gzip_bomb_is_rejected_after_reading_what_the_header_announces(isolated, tmp_path):
+    """A ~0.6 MB gzip that inflates to 600 MB, whose header announces 60,000 images (47 MB):
+    refused after at most 47 MB + 1 byte of output, never allocating the 600 MB (or 1.2 GB)."""
+    import tracemalloc
+    import zlib
+
+    folder = write_idx_folder(tmp_path / "idx", make_arrays())
+    target = folder / "train-images-idx3-ubyte.gz"
+    header = bytes([0, 0, 0x08, 3]) + b"".join(d.to_bytes(4, "big") for d in (60000, 28, 28))
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: a gzip stream
+    block = b"\0" * (1 << 20)
+    with open(target, "wb") as handle:
+        handle.write(compressor.compress(header))
+        for _ in range(600):
+            handle.write(compressor.compress(block))
+        handle.write(compressor.flush())
+    assert target.stat().st_size < 700_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(data.DataError, match=r"holds more data than the 47,040,000 bytes its header announces"):
+            data.read_idx(target)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 120e6, f"{peak / 1e6:.0f} MB allocated: the stream was inflated beyond its announced size"
