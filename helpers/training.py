@@ -50,9 +50,10 @@ quiet_tensorflow()
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from . import plotting  # noqa: E402
+from . import data, plotting  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+# The course folder (a clone, or $COURSE_HOME for an installed package); the package's parent otherwise.
+REPO_ROOT = data.COURSE_ROOT or Path(__file__).resolve().parents[1]
 RUNS_DIR_ENV = "COURSE_RUNS_DIR"
 KEEP_CHECKPOINTS = 2  # the newest and the one before it, so a torn newest one can fall back
 
