@@ -73,6 +73,7 @@ lint: setup
 # change that breaks the widgets on Colab pass CI unnoticed. Point COLAB_PYTHON at any Python 3.13.
 $(COLAB_STAMP): requirements-colab.txt pyproject.toml
 	@[ -x "$(COLAB_PYTHON)" ] || { echo "make test-colab: no Python 3.13 at $(COLAB_PYTHON). Install one (e.g. pyenv install 3.13.0) or pass COLAB_PYTHON=/path/to/python3.13."; exit 1; }
+	@$(COLAB_PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 13) else "make test-colab: $(COLAB_PYTHON) is Python %d.%d; Colab runs 3.13: pass COLAB_PYTHON=/path/to/python3.13." % sys.version_info[:2])'
 	$(COLAB_PYTHON) -m venv $(COLAB_VENV)
 	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(COLAB_VENV)/bin/python -m pip install --quiet -r requirements-colab.txt
@@ -81,8 +82,8 @@ $(COLAB_STAMP): requirements-colab.txt pyproject.toml
 
 test-colab: $(COLAB_STAMP)
 	@$(COLAB_VENV)/bin/python -c 'import importlib.metadata as m; v = {p: m.version(p) for p in ("tensorflow", "keras", "ipywidgets")}; print("make test-colab:", v); assert v["tensorflow"].startswith("2.20.") and v["keras"].startswith("3.13.") and v["ipywidgets"] == "7.7.1", "pip install -e . changed Colab versions: lower the floors in pyproject.toml"'
-	$(TEST_ENV) $(COLAB_VENV)/bin/python -m pytest -q $(COLAB_WIDGET_TESTS) -k "widget or explorer"
-	$(TEST_ENV) $(COLAB_VENV)/bin/python -m pytest -q notebooks/04_vae.ipynb
+	$(TEST_ENV) $(COLAB_VENV)/bin/python -m pytest -q -W ignore::DeprecationWarning $(COLAB_WIDGET_TESTS) -k "widget or explorer"
+	$(TEST_ENV) $(COLAB_VENV)/bin/python -m pytest -q -W ignore::DeprecationWarning notebooks/04_vae.ipynb
 
 # Re-run every notebook in fast mode and keep only the outputs nbval checks.
 clean-notebooks: setup
