@@ -1,32 +1,89 @@
-# Two commands for a fresh machine (Linux or macOS, Python 3.10+):
-#   make lab    set everything up and open the course in JupyterLab
-#   make test   set everything up and run the whole test suite (what CI runs)
+# Two commands for a fresh machine (Linux or macOS, Python 3.11, 3.12 or 3.13):
+#   make lab    install the runtime (requirements.txt) and open the course in JupyterLab
+#   make test   install runtime + development tools (requirements-dev.txt), run ruff, the whole test suite,
+#               then the Colab-versions check (test-colab: Python 3.13, TF 2.20, Keras 3.13, ipywidgets 7.7.1)
+# Another interpreter: make lab PYTHON=python3.12
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP     := $(VENV)/.installed-dev
+# extra JupyterLab options, e.g. in a container: make lab LAB_ARGS="--ip=0.0.0.0 --no-browser"
+LAB_ARGS ?=
 
-.PHONY: setup lab test lint clean-notebooks
+# Colab's versions in a second venv; Python 3.13 from pyenv unless COLAB_PYTHON says otherwise.
+COLAB_PYTHON ?= $(HOME)/.pyenv/versions/3.13.0/bin/python3.13
+COLAB_VENV   := .venv-colab
+COLAB_STAMP  := $(COLAB_VENV)/.installed
+# every widget test (the explorers in test_vae/test_cvae included) and one notebook end to end
+COLAB_WIDGET_TESTS := tests/test_widgets.py tests/test_cgan_widgets.py tests/test_vae.py tests/test_cvae.py
 
-setup: $(STAMP)
+TEST_ENV := COURSE_FAST=1 TF_CPP_MIN_LOG_LEVEL=3 COURSE_RUNS_DIR=$$(mktemp -d)
 
-$(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is needed: run make PYTHON=python3.11 ...")'
+.PHONY: setup setup-runtime check-python git-filter lab test test-main test-colab lint clean-notebooks
+
+# The supported range, checked before anything is installed (when .venv is made) (keras 3.15 and ipykernel 7 need >= 3.11;
+# TensorFlow has no wheel for 3.14 yet).
+check-python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: '$(PYTHON)' not found. The course needs Python 3.11, 3.12 or 3.13: pass one, e.g. make lab PYTHON=python3.12 (or PYTHON=/path/to/python3.13)."; exit 1; }
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 13) else "make: $(PYTHON) is Python %d.%d; the course needs Python 3.11, 3.12 or 3.13. Pick one with e.g. make lab PYTHON=python3.12 (or PYTHON=/path/to/python3.13), then rm -rf $(VENV) if it was made with another." % v)'
+
+# `setup` is the developer set-up (runtime + tests + git filter); `make lab` needs only setup-runtime.
+setup: $(DEV_STAMP) git-filter
+
+setup-runtime: $(RUNTIME_STAMP)
+
+$(RUNTIME_STAMP): requirements.txt pyproject.toml
+	@$(MAKE) --no-print-directory check-python PYTHON=$(PYTHON)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	@touch $(STAMP)
+	@touch $@
 
-lab: setup
-	$(BIN)/jupyter lab notebooks/
+$(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
 
-test: setup
+# Keep tracked notebooks clean while people use them: a git clean filter (the nbstripout mechanism) strips
+# outputs, except cells marked `# NBVAL_CHECK_OUTPUT`, with the same rule as scripts/clean_notebooks.py.
+# It only writes this clone's .git config; the command is relative, so each clone/worktree uses its own .venv.
+git-filter:
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git config filter.notebook-outputs.clean '.venv/bin/python scripts/git_strip_notebook.py' && \
+	  git config filter.notebook-outputs.smudge cat && \
+	  echo "git filter 'notebook-outputs' installed (see .gitattributes): saved outputs no longer dirty git status"; \
+	fi
+
+lab: setup-runtime git-filter
+	@if [ "$$(id -u)" = 0 ]; then echo "make lab: running as root (a container?), so adding --allow-root; in a container also pass LAB_ARGS=\"--ip=0.0.0.0 --no-browser\""; root=--allow-root; fi; \
+	echo "make lab: serving $(CURDIR), opening notebooks/; JupyterLab prints the URL with its token below"; \
+	exec $(BIN)/jupyter lab --ServerApp.root_dir=. --FileContentsManager.preferred_dir=notebooks $$root $(LAB_ARGS)
+
+test: test-main test-colab
+
+test-main: setup
 	$(BIN)/ruff check .
-	COURSE_FAST=1 TF_CPP_MIN_LOG_LEVEL=3 COURSE_RUNS_DIR=$$(mktemp -d) $(BIN)/python -m pytest
+	$(TEST_ENV) $(BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/ruff check .
+
+# Colab's versions on Python 3.13. A missing interpreter fails (not skips): a skipped check would let a
+# change that breaks the widgets on Colab pass CI unnoticed. Point COLAB_PYTHON at any Python 3.13.
+$(COLAB_STAMP): requirements-colab.txt pyproject.toml
+	@[ -x "$(COLAB_PYTHON)" ] || { echo "make test-colab: no Python 3.13 at $(COLAB_PYTHON). Install one (e.g. pyenv install 3.13.0) or pass COLAB_PYTHON=/path/to/python3.13."; exit 1; }
+	@$(COLAB_PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 13) else "make test-colab: $(COLAB_PYTHON) is Python %d.%d; Colab runs 3.13: pass COLAB_PYTHON=/path/to/python3.13." % sys.version_info[:2])'
+	$(COLAB_PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COLAB_VENV)/bin/python -m pip install --quiet -r requirements-colab.txt
+	$(COLAB_VENV)/bin/python -m pip install --quiet -e .
+	@touch $@
+
+test-colab: $(COLAB_STAMP)
+	@$(COLAB_VENV)/bin/python -c 'import importlib.metadata as m; v = {p: m.version(p) for p in ("tensorflow", "keras", "ipywidgets")}; print("make test-colab:", v); assert v["tensorflow"].startswith("2.20.") and v["keras"].startswith("3.13.") and v["ipywidgets"] == "7.7.1", "pip install -e . changed Colab versions: lower the floors in pyproject.toml"'
+	$(TEST_ENV) $(COLAB_VENV)/bin/python -m pytest -q -W ignore::DeprecationWarning $(COLAB_WIDGET_TESTS) -k "widget or explorer"
+	$(TEST_ENV) $(COLAB_VENV)/bin/python -m pytest -q -W ignore::DeprecationWarning notebooks/04_vae.ipynb
 
 # Re-run every notebook in fast mode and keep only the outputs nbval checks (the script trains into a
 # temporary COURSE_RUNS_DIR, never into runs/).
