@@ -33,9 +33,9 @@ from scripts.executed_notebooks import (  # noqa: E402
     MATHJAX_CONFIG,
     NOTEBOOKS,
     StaticWidgetPictures,
+    copy_mathjax,
     course_notebooks,
     executed,
-    mathjax_folder,
 )
 
 SITE = ROOT / "artifacts" / "site"
@@ -117,7 +117,7 @@ def build(paths: list[Path], site: Path = SITE, fast: bool = False, log=print) -
     if site.exists():
         shutil.rmtree(site)
     site.mkdir(parents=True)
-    shutil.copytree(mathjax_folder(), site / "mathjax")
+    copy_mathjax(site / "mathjax")
     written = []
     titles = [(path, title) for path, title, _ in described]
     for index, (path, nb) in enumerate(runs):

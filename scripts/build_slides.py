@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -28,9 +27,9 @@ from scripts.build_site import resolve  # noqa: E402
 from scripts.executed_notebooks import (  # noqa: E402
     MATHJAX_CONFIG,
     StaticWidgetPictures,
+    copy_mathjax,
     course_notebooks,
     executed,
-    mathjax_folder,
 )
 
 SLIDES = ROOT / "artifacts" / "slides"
@@ -69,7 +68,7 @@ def build(paths: list[Path], out: Path = SLIDES, fast: bool = False, reveal_pref
     began = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     if not (out / "mathjax").exists():
-        shutil.copytree(mathjax_folder(), out / "mathjax")
+        copy_mathjax(out / "mathjax")
     written = []
     for path in paths:
         deck = deck_notebook(executed(path, fast=fast, log=log))

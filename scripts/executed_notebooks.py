@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -198,4 +199,16 @@ def mathjax_folder() -> Path:
     return Path(jupyter_server_mathjax.__file__).parent / "static"
 
 
-MATHJAX_CONFIG = "?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+# jupyter-server-mathjax ships only the STIX-Web fonts: tell MathJax so (it asks for TeX fonts otherwise)
+MATHJAX_LOCAL_CONFIG = """MathJax.Hub.Config({"HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web",
+                                imageFont: null}});
+MathJax.Ajax.loadComplete("[MathJax]/config/local/course.js");
+"""
+MATHJAX_CONFIG = "?config=TeX-AMS-MML_HTMLorMML-full,Safe,local/course"
+
+
+def copy_mathjax(target: Path) -> None:
+    """MathJax into ``target`` (HTML-CSS output only), with the course's font configuration."""
+    shutil.copytree(mathjax_folder(), target, ignore=shutil.ignore_patterns("SVG", "tests", "__pycache__"))
+    (target / "config" / "local").mkdir(parents=True, exist_ok=True)
+    (target / "config" / "local" / "course.js").write_text(MATHJAX_LOCAL_CONFIG, encoding="utf-8")
