@@ -25,6 +25,12 @@ if _missing:
     pytest.skip(lab.HOW_TO_ENABLE.format(what=_missing).replace("browser test", "site test"),
                 allow_module_level=True)
 
+try:
+    import jupyter_server_mathjax  # noqa: F401
+except ImportError:
+    pytest.skip("site test skipped: the site's MathJax comes from jupyter-server-mathjax; install it with "
+                "`.venv/bin/pip install -r requirements-docs.txt` (`make site` does)", allow_module_level=True)
+
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 if str(lab.ROOT) not in sys.path:
