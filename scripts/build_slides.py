@@ -44,6 +44,9 @@ def deck_notebook(nb):
     """A copy of an executed notebook ready for the slides exporter."""
     deck = copy.deepcopy(nb)
     slide_metadata.apply(deck)
+    first = next((c for c in deck.cells if c.cell_type == "markdown"), None)
+    if first is not None and first.source.startswith("# "):
+        deck.metadata["title"] = first.source.splitlines()[0][2:].strip()  # the browser tab's title
     for cell in deck.cells:
         if cell.cell_type == "code":  # warnings and logs are not for the audience
             cell.outputs = [o for o in cell.outputs if o.get("name") != "stderr"]
