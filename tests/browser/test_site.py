@@ -31,6 +31,7 @@ except ImportError:
     pytest.skip("site test skipped: the site's MathJax comes from jupyter-server-mathjax; install it with "
                 "`.venv/bin/pip install -r requirements-docs.txt` (`make site` does)", allow_module_level=True)
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 if str(lab.ROOT) not in sys.path:
@@ -39,7 +40,7 @@ from scripts import build_site  # noqa: E402
 
 NOTEBOOKS = ["00_setup", "04_vae"]
 PAGE_WITH_MATHS = "04_vae.html"
-MATHJAX_TIMEOUT_MS = 60_000
+MATHJAX_TIMEOUT_MS = 30_000
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -76,8 +77,12 @@ def open_page(page, url: str) -> None:
     page.failed_local_requests.clear()
     page.goto(url, wait_until="load")
     # MathJax 2 typesets after load: wait until its queue has run (it is there on every page)
-    page.wait_for_function("window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 && "
-                           "!MathJax.Hub.queue.running", timeout=MATHJAX_TIMEOUT_MS)
+    try:
+        page.wait_for_function("window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 && "
+                               "!MathJax.Hub.queue.running", timeout=MATHJAX_TIMEOUT_MS)
+    except PlaywrightTimeout:
+        pytest.fail(f"MathJax did not load or finish on {url} within {MATHJAX_TIMEOUT_MS // 1000} s, so its "
+                    f"formulas stay raw TeX; failed requests: {page.failed_local_requests[:5]}")
     page.evaluate("() => new Promise(resolve => MathJax.Hub.Queue(resolve))")
 
 
