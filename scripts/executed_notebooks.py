@@ -94,7 +94,8 @@ def executed(path: Path, fast: bool = False, timeout: int = 1800, log=print) -> 
     parameters, fast_mode = run_settings(nb, fast)
     relative = path.relative_to(NOTEBOOKS) if path.is_relative_to(NOTEBOOKS) else Path(path.name)
     key = content_hash(nb, parameters, fast_mode)
-    cached = CACHE / relative.parent / f"{path.stem}.{key}.ipynb"
+    mode = "fast" if fast_mode else "full"
+    cached = CACHE / relative.parent / f"{path.stem}.{mode}.{key}.ipynb"
     if cached.exists():
         log(f"{relative}: executed copy from cache ({cached.relative_to(ROOT)})")
         return nbformat.read(cached, as_version=4)
@@ -117,10 +118,10 @@ def executed(path: Path, fast: bool = False, timeout: int = 1800, log=print) -> 
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    mode = ", ".join(["fast" if fast_mode else "full", *(f"{k}={v!r}" for k, v in parameters.items())])
-    log(f"{relative}: executed in {time.perf_counter() - began:.0f} s ({mode})")
+    settings = ", ".join([mode, *(f"{k}={v!r}" for k, v in parameters.items())])
+    log(f"{relative}: executed in {time.perf_counter() - began:.0f} s ({settings})")
     cached.parent.mkdir(parents=True, exist_ok=True)
-    for stale in cached.parent.glob(f"{path.stem}.*.ipynb"):
+    for stale in cached.parent.glob(f"{path.stem}.{mode}.*.ipynb"):  # older versions in the same mode
         stale.unlink()
     nbformat.write(nb, cached)
     return nb
