@@ -89,3 +89,19 @@ test-colab: $(COLAB_STAMP)
 # temporary COURSE_RUNS_DIR, never into runs/).
 clean-notebooks: setup
 	COURSE_FAST=1 TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/python scripts/clean_notebooks.py --execute notebooks/*.ipynb
+
+# ---- instructor kit (issue 15): reveal.js decks and the course as a static site ----------------------------
+# Each notebook is executed once on its shipped weights (fast mode where it has none); the executed copies are
+# cached in artifacts/executed/ by content hash and shared by both targets. Output: artifacts/slides/, artifacts/site/.
+DOCS_STAMP := $(VENV)/.docs-installed
+
+$(DOCS_STAMP): $(STAMP) requirements-docs.txt
+	$(BIN)/python -m pip install --quiet -r requirements-docs.txt
+	@touch $(DOCS_STAMP)
+
+.PHONY: slides site
+slides: $(DOCS_STAMP)
+	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/python scripts/build_slides.py
+
+site: $(DOCS_STAMP)
+	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/python scripts/build_site.py
