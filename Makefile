@@ -41,7 +41,7 @@ $(RUNTIME_STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
-$(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
+$(DEV_STAMP): requirements-dev.txt requirements-docs.txt $(RUNTIME_STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
@@ -95,7 +95,7 @@ clean-notebooks: setup
 # cached in artifacts/executed/ by content hash and shared by both targets. Output: artifacts/slides/, artifacts/site/.
 DOCS_STAMP := $(VENV)/.docs-installed
 
-$(DOCS_STAMP): $(STAMP) requirements-docs.txt
+$(DOCS_STAMP): $(RUNTIME_STAMP) requirements-docs.txt
 	$(BIN)/python -m pip install --quiet -r requirements-docs.txt
 	@touch $(DOCS_STAMP)
 

@@ -72,7 +72,8 @@ def course_files_missing_message(what: str) -> str:
                 f"your clone, or unset it.")
     return (f"{what} not found: helpers is installed at {Path(__file__).resolve().parent} without the course's "
             f"data/ folder. The package is meant to be used from a clone of the repository: "
-            f"`git clone <repository URL> course && cd course && make setup`, then run from there "
+            f"`git clone https://github.com/genmodels-course/genmodels-course course && cd course && make setup`, "
+            f"then run from there "
             f"(or set {COURSE_HOME_ENV}=/path/to/your/clone).")
 
 
