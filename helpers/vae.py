@@ -257,9 +257,9 @@ class GreyAndBinarisedElbo:
     def __str__(self) -> str:
         g, b = self.grey_level, self.binarised
         return (f"test negative ELBO on {self.n_images:,} images:\n"
-                f"  grey-level (not a normalised likelihood)        {g['negative_elbo']:7.1f} nats "
+                f"  grey-level (not a normalised likelihood)         {g['negative_elbo']:7.1f} nats "
                 f"(reconstruction {g['reconstruction']:.1f} + KL {g['kl']:.1f})\n"
-                f"  binarised (pixels > 0.5 -> 1; a bound on -log p) {b['negative_elbo']:7.1f} nats "
+                f"  binarised (pixels > 0.5 -> 1; bounds -log p(x)) {b['negative_elbo']:7.1f} nats "
                 f"(reconstruction {b['reconstruction']:.1f} + KL {b['kl']:.1f})")
 
 
