@@ -97,11 +97,65 @@ class TestShippedJudge:
     def test_frechet_scale_and_corruption(self, setup):
         judge, x_train, _, x_test, _ = setup
         rng = np.random.default_rng(0)
-        clean = evaluation.frechet_report(judge, x_test, x_test, x_train, n=500)
-        noisy_images = np.clip(x_test.astype(float) + rng.normal(0, 80, x_test.shape), 0, 255).astype(np.uint8)
-        noisy = evaluation.frechet_report(judge, noisy_images, x_test, x_train, n=500)
-        assert noisy.generated_vs_test > 3 * clean.train_vs_test
-        assert clean.generated_vs_test < noisy.generated_vs_test
+        clean = evaluation.frechet_report(judge, x_train, x_test, n=500, repeats=1)
+        noisy_images = np.clip(x_train.astype(float) + rng.normal(0, 80, x_train.shape), 0, 255).astype(np.uint8)
+        noisy = evaluation.frechet_report(judge, noisy_images, x_test, n=500, repeats=1)
+        assert noisy.distance > 3 * clean.floor
+        assert clean.distance < noisy.distance
+        assert noisy.floor == clean.floor  # same seed: the same held-out split A, B
+
+    def test_frechet_report_uses_disjoint_heldout_sets_at_equal_n(self, setup):
+        judge, x_train, _, x_test, _ = setup
+        report = evaluation.frechet_report(judge, x_train, x_test, x_train, n=1000, seed=3, repeats=8)
+        assert report.n == evaluation.max_frechet_n(len(x_train), len(x_test)) == len(x_test) // 2
+        assert report.n_requested == 1000 and "capped from 1,000" in str(report)
+        # A and B never share a digit: B vs A is a real distance, not 0 (A vs A would be 0)
+        assert report.floor > 1.0 and np.isfinite(report.floor_spread) and report.floor_spread > 0
+        assert report.spread > 0 and report.train_vs_heldout is not None
+        text = str(report)
+        for needle in ("held-out A", "held-out B vs A", "never saw", "random splits", f"n = {report.n:,}"):
+            assert needle in text, needle
+        assert report.generated_vs_test == report.distance  # old names still answer
+        assert report.train_vs_test == report.train_vs_heldout
+        with pytest.raises(ValueError, match="n must be at least 2"):
+            evaluation.frechet_report(judge, x_train, x_test, n=1)
+
+    def test_heldout_floor_does_not_separate_real_digits_from_real_digits(self, setup):
+        """Real training digits used as 'generated' land within a few spreads of the held-out floor."""
+        judge, x_train, _, x_test, _ = setup
+        report = evaluation.frechet_report(judge, x_train, x_test, n=400, seed=1, repeats=8)
+        assert abs(report.distance - report.floor) < 3 * (report.floor_spread + report.spread)
+
+    def test_within_class_diversity_real_is_one_and_prototypes_are_zero(self, setup):
+        judge, _, _, x_test, y_test = setup
+        real = evaluation.within_class_diversity(judge, x_test[::2], x_test[1::2], generated_labels=y_test[::2],
+                                                 real_labels=y_test[1::2])
+        assert 0.9 < real.ratio < 1.1 and np.all(np.isfinite(real.per_class))
+        prototypes = np.concatenate([np.repeat(x_test[y_test == c][:1], 30, axis=0) for c in range(10)])
+        requested = np.repeat(np.arange(10), 30)
+        collapsed = evaluation.within_class_diversity(judge, prototypes, x_test, generated_labels=requested,
+                                                      real_labels=y_test)
+        assert collapsed.ratio < 0.01
+        # ...while class coverage and label accuracy see nothing wrong:
+        assert evaluation.class_coverage(judge.predict_labels(prototypes)).classes_present == 10
+        assert evaluation.label_accuracy(judge, prototypes, requested).overall >= 0.9
+        assert "0.00 of real" in str(collapsed) and "requested labels" in str(collapsed)
+        by_judge = evaluation.within_class_diversity(judge, prototypes, x_test)
+        assert by_judge.ratio < 0.2 and "predicted labels" in by_judge.label_source
+
+    def test_classification_accuracy_score_sees_through_prototypes(self, setup):
+        judge, x_train, y_train, x_test, y_test = setup
+        prototypes = np.concatenate([np.repeat(x_test[y_test == c][:1], 50, axis=0) for c in range(10)])
+        requested = np.repeat(np.arange(10), 50)
+        assert evaluation.label_accuracy(judge, prototypes, requested).overall >= 0.9
+        score = evaluation.classification_accuracy_score(prototypes, requested, x_test, y_test, x_train, y_train,
+                                                         epochs=10, seed=0)
+        assert score.real_baseline > 0.8  # 500 real digits teach the MLP most of MNIST
+        assert score.cas < score.real_baseline - 0.15  # 10 prototypes do not
+        assert "CAS" in str(score) and "real training digits" in str(score)
+        again = evaluation.classification_accuracy_score(prototypes, requested, x_test, y_test, x_train, y_train,
+                                                         epochs=10, seed=0)
+        assert again.cas == pytest.approx(score.cas, abs=0.01)  # seeded: (nearly) the same number
 
     def test_real_digits_cover_all_classes_and_one_class_does_not(self, setup):
         judge, _, _, x_test, y_test = setup
@@ -150,3 +204,64 @@ def test_knn_label_accuracy_separated_versus_mixed_codes():
     assert evaluation.knn_label_accuracy(mixed[::2], labels[::2], mixed[1::2], labels[1::2]) < 0.3
     with pytest.raises(ValueError, match="one label per code"):
         evaluation.knn_label_accuracy(mixed, labels[:10], mixed, labels)
+
+
+def test_mean_pairwise_distance_small_cases():
+    assert evaluation.mean_pairwise_distance(np.zeros((5, 3))) == 0.0
+    points = np.array([[0.0, 0.0], [3.0, 4.0], [0.0, 0.0]])  # pairs: 5, 0, 5
+    assert evaluation.mean_pairwise_distance(points) == pytest.approx(10 / 3)
+    with pytest.raises(ValueError, match="N >= 2"):
+        evaluation.mean_pairwise_distance(np.zeros((1, 3)))
+
+
+def test_train_small_classifier_learns_separable_labels_and_checks_lengths():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 20)
+    images = np.zeros((200, 28, 28), np.float32)
+    images[np.arange(200), labels * 2, 5:20] = 1.0  # class c: a bright row at height 2c
+    images += rng.uniform(0, 0.2, images.shape).astype(np.float32)
+    model = evaluation.train_small_classifier(images, labels, epochs=10)
+    predicted = np.asarray(model(images.reshape(200, -1))).argmax(1)
+    assert (predicted == labels).mean() > 0.95
+    with pytest.raises(ValueError, match="labels"):
+        evaluation.train_small_classifier(images, labels[:5], epochs=1)
+
+
+def _stride2_upsampled(smooth: np.ndarray, kind: str, kernel_size: int) -> np.ndarray:
+    """A smooth (N, 14, 14) input doubled to 28×28 by one layer with a uniform kernel (Odena et al. 2016)."""
+    import keras
+
+    x = smooth[..., None].astype(np.float32)
+    ones = keras.initializers.Ones()
+    if kind == "transpose":
+        layer = keras.layers.Conv2DTranspose(1, kernel_size, strides=2, padding="same", use_bias=False,
+                                             kernel_initializer=ones)
+        return np.asarray(layer(x))[..., 0]
+    up = keras.layers.UpSampling2D()(x)
+    conv = keras.layers.Conv2D(1, kernel_size, padding="same", use_bias=False, kernel_initializer=ones)
+    return np.asarray(conv(up))[..., 0]
+
+
+def test_checkerboard_score_separates_uneven_overlap_from_smooth_upsampling():
+    """A uniform 3×3 transpose kernel at stride 2 overlaps unevenly (1, 2, 1, 2 ... taps): a checkerboard on
+    every stroke. A 4×4 kernel overlaps evenly and upsample + conv not at all: both stay at real digits' level."""
+    (_, _), (x_test, _) = data.load_mnist("mnist", download=False, verbose=False)
+    digits = data.scale_to_unit(x_test[:200])
+    smooth = digits.reshape(200, 14, 2, 14, 2).mean(axis=(2, 4))  # 2×2 average: a 14×14 smooth input
+    real = evaluation.checkerboard_score(digits)
+    uneven = evaluation.checkerboard_score(_stride2_upsampled(smooth, "transpose", 3))
+    even = evaluation.checkerboard_score(_stride2_upsampled(smooth, "transpose", 4))
+    upsampled = evaluation.checkerboard_score(_stride2_upsampled(smooth, "upsample", 3))
+    assert real < 0.1 and even < 0.1 and upsampled < 0.1
+    assert uneven > 20 * max(real, even, upsampled)
+
+
+def test_nyquist_share_known_patterns():
+    board = np.indices((28, 28)).sum(0) % 2  # a pure pixel checkerboard: all variation at (½, ½)
+    stripes = np.tile(np.arange(28) % 2, (28, 1))  # columns alternate: all variation at (0, ½)
+    smooth = np.tile(np.linspace(0, 1, 28), (28, 1))
+    shares = evaluation.nyquist_share(np.stack([board, stripes, smooth, np.zeros((28, 28))]).astype(np.float32))
+    np.testing.assert_allclose(shares[:2], 1.0, atol=1e-9)
+    assert shares[2] < 0.01 and shares[3] == 0.0
+    noise = np.random.default_rng(0).uniform(0, 1, (400, 28, 28)).astype(np.float32)
+    assert evaluation.nyquist_share(noise).mean() == pytest.approx(3 / 783, rel=0.15)  # Parseval: 3 of 783

@@ -101,6 +101,45 @@ def test_elbo_rejects_bad_input():
         vae.negative_elbo(encoder, decoder, _images(4).reshape(4, 28, 28))
 
 
+def test_binarise_uses_a_strict_half_threshold_and_checks_input():
+    x = np.array([[0.0, 0.5, 0.5001, 1.0] + [0.2] * 780], np.float32)
+    out = vae.binarise(x)
+    assert out.dtype == np.float32 and set(np.unique(out)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(out[0, :4], [0.0, 0.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="scale_to_unit"):
+        vae.binarise(x * 2 - 1)
+
+
+def _constant_decoder(p):
+    """A decoder whose every pixel is Bernoulli(p) whatever z is."""
+    logit = float(np.log(p / (1 - p)))
+    return keras.Sequential([keras.Input((2,)), keras.layers.Dense(
+        784, activation="sigmoid", kernel_initializer="zeros",
+        bias_initializer=keras.initializers.Constant(logit))])
+
+
+def test_grey_and_binarised_elbo_match_closed_forms():
+    # encoder = the prior (KL 0), decoder = Bernoulli(p) everywhere: -log p(x|z) = -sum x log p + (1-x) log(1-p)
+    inputs = keras.Input((784,))
+    zero = keras.layers.Dense(2, kernel_initializer="zeros", bias_initializer="zeros")(inputs)
+    encoder = keras.Model(inputs, [zero, zero])
+    p = 0.2
+    x = np.random.default_rng(0).uniform(0, 0.6, (10, 784)).astype(np.float32)  # grey mean 0.3, binary 1/6
+    both = vae.negative_elbo_grey_and_binarised(encoder, _constant_decoder(p), x)
+
+    def closed(targets):
+        return float(np.mean(-(targets * np.log(p) + (1 - targets) * np.log(1 - p)).sum(1)))
+
+    assert both.grey_level["negative_elbo"] == pytest.approx(closed(x), rel=1e-4)
+    assert both.binarised["negative_elbo"] == pytest.approx(closed((x > 0.5).astype(np.float32)), rel=1e-4)
+    assert abs(both.grey_level["negative_elbo"] - both.binarised["negative_elbo"]) > 50
+    text = str(both)
+    assert "grey-level (not a normalised likelihood)" in text and "binarised (pixels > 0.5" in text
+    # on images that are already 0/1 the two evaluations are the same number
+    same = vae.negative_elbo_grey_and_binarised(encoder, _constant_decoder(p), (x > 0.5).astype(np.float32))
+    assert same.grey_level["negative_elbo"] == pytest.approx(same.binarised["negative_elbo"], rel=1e-9)
+
+
 def test_saved_encoder_with_sampling_loads_in_safe_mode(tmp_path):
     encoder = _encoder()
     path = tmp_path / "encoder.keras"
