@@ -35,6 +35,7 @@ quiet_tensorflow()
 import tensorflow as tf  # noqa: E402
 
 _FORWARDS: dict = {}
+FORWARD_CHUNK = 4096  # rows per compiled call when a forward gets a large batch (bounded memory)
 
 
 def compiled_forward(model, output: int | None = None) -> Callable[..., np.ndarray]:
@@ -77,7 +78,19 @@ def _build_forward(model) -> Callable[..., np.ndarray]:
         return model(inputs[0] if len(inputs) == 1 else list(inputs), training=False)
 
     def run(*arrays):
-        return forward(*(tf.convert_to_tensor(np.asarray(a, np.float32)) for a in arrays)).numpy()
+        arrays = [np.asarray(a, np.float32) for a in arrays]
+        n = len(arrays[0]) if arrays and arrays[0].ndim else 0
+        if n <= FORWARD_CHUNK:
+            return forward(*(tf.convert_to_tensor(a) for a in arrays)).numpy()
+        # large batches (notebook 05 decodes 10,000 styles x 10 labels = 313 MB of images) in chunks,
+        # written into one preallocated array: TensorFlow's output and activations stay chunk-sized
+        out = None
+        for start in range(0, n, FORWARD_CHUNK):
+            part = forward(*(tf.convert_to_tensor(a[start : start + FORWARD_CHUNK]) for a in arrays)).numpy()
+            if out is None:
+                out = np.empty((n, *part.shape[1:]), part.dtype)
+            out[start : start + len(part)] = part
+        return out
 
     return run
 

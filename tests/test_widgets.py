@@ -194,3 +194,11 @@ def test_gan_sliders_move_z_by_prior_standard_deviations():
 def test_spread_step_needs_codes():
     with pytest.raises(ValueError, match="at least two latent codes"):
         course_widgets.spread_step(np.zeros(3))
+
+
+def test_compiled_forward_in_chunks_matches_one_call(monkeypatch):
+    gen = _tiny_generator()
+    z = np.random.default_rng(2).normal(size=(10, 8)).astype(np.float32)
+    whole = course_widgets.compiled_forward(gen)(z)
+    monkeypatch.setattr(course_widgets, "FORWARD_CHUNK", 3)  # 10 rows -> chunks of 3, 3, 3, 1
+    np.testing.assert_allclose(course_widgets.compiled_forward(gen)(z), whole, atol=1e-6)
