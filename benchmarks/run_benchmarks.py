@@ -3,7 +3,16 @@
     .venv/bin/python benchmarks/run_benchmarks.py            # every notebook
     .venv/bin/python benchmarks/run_benchmarks.py 01_gan     # some of them
 
-For each notebook it measures, in one fresh kernel per notebook:
+Three parts, each in fresh kernels (``benchmarks/notebook_runs.py`` runs and measures them):
+
+A. **Peak kernel memory on full-size data** for every topic notebook: fast mode with every one of
+   the 60,000/10,000 Fashion-MNIST images (Debian's ``dataset-fashion-mnist``; skipped without
+   it), ``TRAIN_SIZE = None`` (and ``TEST_SIZE = None``, ``EPOCHS = 1`` in 04/05).
+B. **Fresh kernel -> first answering widget, pretrained mode** (``WEIGHTS = "pretrained"``, full
+   mode as an instructor runs it): the notebook is cut after its first explorer cell, whatever
+   the cells' order, and timed from kernel start to the end of that cell (the explorer renders
+   its first image in its constructor).
+C. In fast mode, the whole notebook, then a probe cell (below):
 
 1. the fast-mode wall time of the whole notebook (``COURSE_FAST=1``, as CI runs it);
 2. after the notebook has run, a probe cell appended to it times
@@ -35,6 +44,17 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.notebook_runs import (  # noqa: E402
+    EXPLORER_CELL,
+    FULL_SIZE_PARAMETERS,
+    TOPIC_NOTEBOOKS,
+    fashion_mnist_installed,
+    inject_parameters,
+    peak_jumps,
+)
+from benchmarks.notebook_runs import run_notebook as run_measured  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 REPEATS = 30
 
@@ -109,6 +129,42 @@ def run_notebook(path: Path) -> dict:
     return result
 
 
+def first_widget_seconds(name: str) -> float | None:
+    """Part B: kernel start -> end of the first explorer cell, pretrained weights, full mode."""
+    path = ROOT / "notebooks" / f"{name}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    inject_parameters(nb, {"WEIGHTS": "pretrained"})
+    first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and EXPLORER_CELL.search(c.source)), None)
+    if first is None:
+        return None
+    nb.cells = nb.cells[: first + 1]
+    env_before = dict(os.environ)
+    os.environ.pop("COURSE_FAST", None)
+    os.environ.update(COURSE_RUNS_DIR=tempfile.mkdtemp(prefix="bench-"), TF_CPP_MIN_LOG_LEVEL="3")
+    try:
+        began = time.perf_counter()
+        client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
+        return time.perf_counter() - began
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def cpu_description() -> str:
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        model = next(line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or platform.machine()  # no lscpu (macOS)
+    return f"{model}, {os.cpu_count()} cores"
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -123,7 +179,21 @@ def machine() -> str:
 
 def main(argv: list[str]) -> None:
     names = argv or sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
-    started = machine()
+    started, load_before, began = machine(), uptime(), dt.datetime.now()
+    topics = [n for n in names if n in TOPIC_NOTEBOOKS]
+    memory, memory_notes = {}, []
+    if fashion_mnist_installed():
+        for name in topics:
+            print(f"A. peak memory, {name} on full-size arrays ...", flush=True)
+            run = run_measured(name, FULL_SIZE_PARAMETERS[name])
+            memory[name] = (run["peak_bytes"], run["seconds"])
+            memory_notes += [f"- {name}: " + line for line in peak_jumps(run["trace"], 100 * 2**20)]
+            print(f"  {run['peak_bytes'] / 2**30:.2f} GiB, {run['seconds']:.0f} s", flush=True)
+    first_widget = {}
+    for name in topics:
+        print(f"B. fresh kernel -> first widget, {name}, pretrained ...", flush=True)
+        first_widget[name] = first_widget_seconds(name)
+        print(f"  {first_widget[name]:.1f} s", flush=True)
     results = {}
     for name in names:
         print(f"running {name} ...", flush=True)
@@ -133,9 +203,39 @@ def main(argv: list[str]) -> None:
     lines = [
         "# Benchmark results",
         "",
-        f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} on {started}; commit {commit.strip()}.",
+        f"Measured {began.strftime('%Y-%m-%d %H:%M')} to {dt.datetime.now().strftime('%H:%M')} on {cpu_description()} "
+        f"({started}); commit {commit.strip()}.",
+        "",
+        f"- load before: `{load_before}`",
+        f"- load after:  `{uptime()}`",
+        "",
+        "Timings depend on the load: on a shared machine, compare only numbers taken at a similar load.",
         "Regenerate with `.venv/bin/python benchmarks/run_benchmarks.py`. Medians of "
         f"{REPEATS} calls after a warm-up call; wall times include kernel start and TensorFlow import.",
+        "",
+        "## A. Peak kernel memory on full-size arrays (60,000 / 10,000 Fashion-MNIST images)",
+        "",
+        "Fast mode with `TRAIN_SIZE = None` (04/05 also `TEST_SIZE = None`, `EPOCHS = 1`); the kernel's VmHWM "
+        "after the last cell. mybinder.org's limit is 2 GiB.",
+        "",
+        "| notebook | peak GiB | seconds |",
+        "|---|---:|---:|",
+        *(f"| {name} | {peak / 2**30:.2f} | {sec:.0f} |" for name, (peak, sec) in memory.items()),
+        *([] if memory else ["| (no Fashion-MNIST: `apt-get install dataset-fashion-mnist`) | | |"]),
+        "",
+        "Cells that raised the peak by 100 MiB or more:",
+        "",
+        *memory_notes,
+        "",
+        "## B. Fresh kernel -> first answering widget, `WEIGHTS = \"pretrained\"` (full mode)",
+        "",
+        "From kernel start to the end of the notebook's first explorer cell (its first image is rendered then).",
+        "",
+        "| notebook | seconds |",
+        "|---|---:|",
+        *(f"| {name} | {'-' if s is None else f'{s:.1f}'} |" for name, s in first_widget.items()),
+        "",
+        "## C. Fast mode",
         "",
         "## Training step (steady state, the notebook's batch size)",
         "",
@@ -152,6 +252,8 @@ def main(argv: list[str]) -> None:
         lines += ["", f"Lecture loop vs compiled step on the same GAN, batch and run: {lecture:.1f} ms vs "
                   f"{compiled:.1f} ms, **{lecture / compiled:.1f}x** faster compiled."]
     lines += ["", "## Widget update, kernel side (slider value set -> image bytes updated)", "",
+              "The latency sweeps that notebooks 01-05 used to run after their explorers (`measure_updates` over "
+              "every slider of every explorer).", "",
               "| notebook | widget | median ms | updates |", "|---|---|---:|---:|"]
     for name, res in results.items():
         for label, (ms, n) in res["widgets"].items():

@@ -57,6 +57,14 @@ def build_judge() -> keras.Model:
     )
 
 
+def _value_range(images: np.ndarray) -> str | None:
+    """The value range of a whole batch, guessed once, so that converting it in chunks cannot guess
+    differently per chunk (``to_display_range`` reads any value below 0 as the [-1, 1] range)."""
+    if images.dtype == np.uint8 or images.size == 0:
+        return None
+    return "symmetric" if float(np.min(images)) < -1e-3 else "unit"
+
+
 def to_judge_input(images: np.ndarray) -> np.ndarray:
     """Any course image batch (uint8, [0, 1], [-1, 1]; flat or not) -> float32 (N, 28, 28, 1) in [0, 1]."""
     return to_display_range(images)[..., None].astype(np.float32)
@@ -71,10 +79,13 @@ class Judge:
         self._features = keras.Model(model.inputs[0], [model.get_layer(FEATURE_LAYER).output, model.outputs[0]])
 
     def _run(self, images: np.ndarray, batch_size: int = 500):
-        x = to_judge_input(images)
+        # converted batch by batch: 100,000 images as float32 would be a 313 MB copy of the input
+        images = np.asarray(images)
+        value_range = _value_range(images)
         feats, probs = [], []
-        for start in range(0, len(x), batch_size):
-            f, p = self._features(x[start : start + batch_size], training=False)
+        for start in range(0, len(images), batch_size):
+            x = to_display_range(images[start : start + batch_size], value_range)[..., None]
+            f, p = self._features(x, training=False)
             feats.append(np.asarray(f))
             probs.append(np.asarray(p))
         return np.concatenate(feats), np.concatenate(probs)
@@ -289,21 +300,33 @@ def label_accuracy(judge: Judge, images: np.ndarray, requested: np.ndarray, num_
 # --------------------------------------------------------------------------- memorisation
 
 
-def nearest_distances(images: np.ndarray, reference: np.ndarray, chunk: int = 256) -> np.ndarray:
+def nearest_distances(images: np.ndarray, reference: np.ndarray, chunk: int = 256,
+                      reference_chunk: int = 4096) -> np.ndarray:
     """Euclidean distance (in [0, 1] pixel units) from each image to its nearest reference image.
 
     Compare generated-vs-train with real-test-vs-train: generated images much closer to the
     training set than unseen real digits are would mean the generator copies its training data.
+
+    The reference set is converted ``reference_chunk`` rows at a time, so memory stays bounded
+    (~40 MB) whatever its size: 60,000 training images as one float64 array would be 376 MB.
     """
-    flat = to_display_range(images).reshape(len(images), -1).astype(np.float64)  # float32 cancels badly
-    ref = to_display_range(reference).reshape(len(reference), -1).astype(np.float64)
-    ref_sq = (ref**2).sum(1)
-    out = []
-    for start in range(0, len(flat), chunk):
-        block = flat[start : start + chunk]
-        d2 = (block**2).sum(1)[:, None] + ref_sq[None, :] - 2 * block @ ref.T
-        out.append(np.sqrt(np.maximum(d2.min(1), 0)))
-    return np.concatenate(out)
+    images, reference = np.asarray(images), np.asarray(reference)
+    if len(images) == 0 or len(reference) == 0:
+        raise ValueError(f"need at least one image and one reference image, got {len(images)} and {len(reference)}")
+    flat = to_display_range(images, _value_range(images)).reshape(len(images), -1).astype(np.float64)
+    flat_sq = (flat**2).sum(1)
+    reference_range = _value_range(reference)
+    best = np.full(len(flat), np.inf)
+    for ref_start in range(0, len(reference), reference_chunk):
+        # float64: with float32, |a|^2 + |b|^2 - 2ab cancels badly for near-copies
+        ref = to_display_range(reference[ref_start : ref_start + reference_chunk], reference_range)
+        ref = ref.reshape(len(ref), -1).astype(np.float64)
+        ref_sq = (ref**2).sum(1)
+        for start in range(0, len(flat), chunk):
+            block = flat[start : start + chunk]
+            d2 = flat_sq[start : start + chunk, None] + ref_sq[None, :] - 2 * block @ ref.T
+            np.minimum(best[start : start + chunk], d2.min(1), out=best[start : start + chunk])
+    return np.sqrt(np.maximum(best, 0))
 
 
 # --------------------------------------------------------------------------- shipped models, side by side
@@ -344,19 +367,29 @@ def knn_label_accuracy(codes_train: np.ndarray, labels_train: np.ndarray, codes_
     """Share of query points whose ``k`` nearest training codes vote for their true label.
 
     A number for "do the classes separate in this latent space?" (chance: 1 / number of classes).
-    The labels are used only for this check, never for training.
+    The labels are used only for this check, never for training. Ties in the vote go to the
+    smallest label.
+
+    The neighbours come from a k-d tree (``scipy.spatial.cKDTree``): memory grows with the number
+    of codes, not with queries x training codes (10,000 x 60,000 distances would be 4.8 GB).
     """
+    from scipy.spatial import cKDTree
+
     codes_train, codes_query = np.asarray(codes_train, np.float64), np.asarray(codes_query, np.float64)
     labels_train, labels_query = np.asarray(labels_train, int), np.asarray(labels_query, int)
     if len(codes_train) != len(labels_train) or len(codes_query) != len(labels_query):
         raise ValueError("each set of codes needs one label per code")
+    if codes_train.ndim != 2 or codes_query.ndim != 2 or codes_train.shape[1] != codes_query.shape[1]:
+        raise ValueError(f"codes must be (N, latent_dim) arrays of one width, got {codes_train.shape} "
+                         f"and {codes_query.shape}")
     if not 1 <= k <= len(codes_train):
         raise ValueError(f"k must lie in 1..{len(codes_train)}, got {k}")
-    d2 = ((codes_query[:, None, :] - codes_train[None, :, :]) ** 2).sum(-1)
-    nearest = labels_train[np.argsort(d2, axis=1)[:, :k]]
+    _, neighbours = cKDTree(codes_train).query(codes_query, k=k)
+    nearest = labels_train[np.asarray(neighbours).reshape(len(codes_query), k)]
     n_classes = int(max(labels_train.max(), labels_query.max())) + 1
-    votes = np.array([np.bincount(row, minlength=n_classes).argmax() for row in nearest])
-    return float((votes == labels_query).mean())
+    votes = np.zeros((len(nearest), n_classes), int)
+    np.add.at(votes, (np.arange(len(nearest))[:, None], nearest), 1)
+    return float((votes.argmax(1) == labels_query).mean())
 
 
 # --------------------------------------------------------------------------- within-class diversity

@@ -8,6 +8,15 @@ Every builder returns the widget itself (display it as the last expression of a 
 exposes what it calls: ``render()`` returns the current image as an array, ``update()`` pushes
 it to the screen, and ``update_times_ms`` records how long each update took in the kernel.
 Tests drive the sliders by setting ``.value``, which fires the same observers a browser does.
+
+Where they start and how far one arrow key moves: every explorer starts at a typical point (a
+drawn z with its offsets at 0, the centre of the codes) and one slider step changes the picture
+visibly. Steps are scaled to the latent's spread: GAN sliders move z along random unit directions
+in units of the prior's standard deviation (one step = 1); VAE sliders step by 0.3 of the codes'
+standard deviation; interpolation sliders take 20 (GAN) or 10 (VAE) steps from end to end.
+``tests/test_widgets.py`` checks the change of one step on the shipped models.
+
+Works with ipywidgets 7.7 (Colab's front end) and 8: only classes and traits both have.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ quiet_tensorflow()
 import tensorflow as tf  # noqa: E402
 
 _FORWARDS: dict = {}
+FORWARD_CHUNK = 4096  # rows per compiled call when a forward gets a large batch (bounded memory)
 
 
 def compiled_forward(model, output: int | None = None) -> Callable[..., np.ndarray]:
@@ -68,7 +78,19 @@ def _build_forward(model) -> Callable[..., np.ndarray]:
         return model(inputs[0] if len(inputs) == 1 else list(inputs), training=False)
 
     def run(*arrays):
-        return forward(*(tf.convert_to_tensor(np.asarray(a, np.float32)) for a in arrays)).numpy()
+        arrays = [np.asarray(a, np.float32) for a in arrays]
+        n = len(arrays[0]) if arrays and arrays[0].ndim else 0
+        if n <= FORWARD_CHUNK:
+            return forward(*(tf.convert_to_tensor(a) for a in arrays)).numpy()
+        # large batches (notebook 05 decodes 10,000 styles x 10 labels = 313 MB of images) in chunks,
+        # written into one preallocated array: TensorFlow's output and activations stay chunk-sized
+        out = None
+        for start in range(0, n, FORWARD_CHUNK):
+            part = forward(*(tf.convert_to_tensor(a[start : start + FORWARD_CHUNK]) for a in arrays)).numpy()
+            if out is None:
+                out = np.empty((n, *part.shape[1:]), part.dtype)
+            out[start : start + len(part)] = part
+        return out
 
     return run
 
@@ -97,6 +119,32 @@ def strip_png(images: np.ndarray, scale: int = 3, gap: int = 2) -> bytes:
     buffer = io.BytesIO()
     pil.resize((canvas.shape[1] * scale, 28 * scale), Image.NEAREST).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+GAN_STEP = 1.0  # one arrow key: one prior standard deviation along a random unit direction
+GAN_REACH = 4.0  # slider range +-4: beyond where the prior puts 99.99% of its mass along any direction
+SPREAD_STEP = 0.3  # VAE sliders: one step = 0.3 of the codes' standard deviation
+
+
+def spread_step(codes: np.ndarray, fraction: float = SPREAD_STEP) -> float:
+    """A slider step of ``fraction`` of the codes' standard deviation (mean over dimensions),
+    rounded to a multiple of 0.05 (at least 0.05) so the slider shows tidy numbers."""
+    codes = np.asarray(codes, np.float64)
+    if codes.ndim != 2 or len(codes) < 2:
+        raise ValueError(f"need at least two latent codes (N, latent_dim) to measure their spread, got {codes.shape}")
+    return max(0.05, round(round(fraction * float(codes.std(0).mean()) / 0.05) * 0.05, 10))
+
+
+def on_grid(value: float, low: float, step: float, high: float) -> float:
+    """``value`` moved to the slider's own grid (low + k * step) inside [low, high]: a browser
+    rounds any other value and echoes it back, which would move the slider after Run All."""
+    k = round((value - low) / step)
+    return float(np.clip(round(low + k * step, 10), low, high))
+
+
+def _direction_sliders(n: int, step: float, reach: float) -> list[widgets.FloatSlider]:
+    return [widgets.FloatSlider(value=0.0, min=-reach, max=reach, step=step, description=f"direction {i + 1}",
+                                continuous_update=True) for i in range(n)]
 
 
 def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
@@ -168,7 +216,7 @@ class InterpolationExplorer(ImageExplorer):
         self.spherical = spherical
         self.rng = np.random.default_rng(seed)
         self.z_a, self.z_b = self.rng.normal(size=(2, latent_dim)).astype(np.float32)
-        self.t = widgets.FloatSlider(0.0, min=0.0, max=1.0, step=0.02, description="z_a → z_b")
+        self.t = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description="z_a → z_b")
         self.new_button = widgets.Button(description="new endpoints", icon="refresh")
         self.new_button.on_click(self.new_endpoints)
         caption = "<small>" + " | ".join(self.names) + "</small>"
@@ -192,9 +240,17 @@ class InterpolationExplorer(ImageExplorer):
 
 class GanLatentExplorer(ImageExplorer):
     """Move a latent vector z along a few random directions, swap in a new z, or slide from
-    z towards a second vector z' (spherical interpolation)."""
+    z towards a second vector z' (spherical interpolation).
 
-    def __init__(self, generator, latent_dim: int, n_directions: int = 4, seed: int = 0, scale: int = 5):
+    It starts at a drawn z (a typical sample; z = 0 itself is atypical in many dimensions, where
+    samples lie near the sphere of radius sqrt(latent_dim)) with every offset at 0. A slider's value
+    is the offset along its unit direction in prior standard deviations: one step (``step``, 1)
+    changes the shipped generator's picture visibly (0.25 or 0.5 often did not); +-``reach`` (4)
+    spans the prior along it.
+    """
+
+    def __init__(self, generator, latent_dim: int, n_directions: int = 4, seed: int = 0, scale: int = 5,
+                 step: float = GAN_STEP, reach: float = GAN_REACH):
         self.generate = compiled_forward(generator)
         self.latent_dim = latent_dim
         self.rng = np.random.default_rng(seed)
@@ -203,16 +259,13 @@ class GanLatentExplorer(ImageExplorer):
         self.directions = q.T.astype(np.float32)
         self.z = self.rng.normal(size=latent_dim).astype(np.float32)
         self.z_other = self.rng.normal(size=latent_dim).astype(np.float32)
-        self.direction_sliders = [
-            widgets.FloatSlider(0.0, min=-4.0, max=4.0, step=0.1, description=f"direction {i + 1}",
-                                continuous_update=True)
-            for i in range(n_directions)
-        ]
-        self.mix = widgets.FloatSlider(0.0, min=0.0, max=1.0, step=0.02, description="z → z'")
+        self.direction_sliders = _direction_sliders(n_directions, step, reach)
+        self.mix = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description="z → z'")
         self.new_button = widgets.Button(description="new random z", icon="refresh")
         self.new_button.on_click(self.new_vector)
         super().__init__([*self.direction_sliders, self.mix, self.new_button], scale=scale,
-                         caption="<small>sliders: steps along random unit directions in z-space</small>")
+                         caption="<small>directions: offsets of z along random unit directions, in prior standard "
+                                 "deviations</small>")
         self._observe(*self.direction_sliders, self.mix)
         self.update()
 
@@ -294,10 +347,12 @@ class ConditionalGanExplorer(LabelStripExplorer):
 
     ``generator`` takes ``[noise (N, latent_dim), one-hot labels (N, n_classes)]``. One compiled
     call renders all labels at once; the picked one is shown large, all of them in the strip.
+    Start point and slider units as in :class:`GanLatentExplorer`.
     """
 
     def __init__(self, generator, latent_dim: int, class_names: Sequence[str] | None = None,
-                 n_directions: int = 3, seed: int = 0, scale: int = 5, strip_scale: int = 3):
+                 n_directions: int = 3, seed: int = 0, scale: int = 5, strip_scale: int = 3,
+                 step: float = GAN_STEP, reach: float = GAN_REACH):
         names = [str(i) for i in range(10)] if class_names is None else [str(n) for n in class_names]
         if len(names) < 2:
             raise ValueError(f"a conditional generator needs at least two classes, got class_names={names}")
@@ -318,11 +373,7 @@ class ConditionalGanExplorer(LabelStripExplorer):
         q, _ = np.linalg.qr(self.rng.normal(size=(latent_dim, n_directions)))
         self.directions = q.T.astype(np.float32)
         self.z = self.rng.normal(size=latent_dim).astype(np.float32)
-        self.direction_sliders = [
-            widgets.FloatSlider(0.0, min=-4.0, max=4.0, step=0.1, description=f"direction {i + 1}",
-                                continuous_update=True)
-            for i in range(n_directions)
-        ]
+        self.direction_sliders = _direction_sliders(n_directions, step, reach)  # as in GanLatentExplorer
         self.new_button = widgets.Button(description="new random z", icon="refresh")
         self.new_button.on_click(self.new_vector)
         self._init_label_strip(names, 0, [*self.direction_sliders, self.new_button], scale, strip_scale)
@@ -356,7 +407,8 @@ def _png_fast(pil_image) -> bytes:
 
 class VaeLatentExplorer(ImageExplorer):
     """Two sliders choose a point (z_1, z_2) of a 2-D latent plane; the decoded digit is shown
-    beside the latent scatter of the test set, with the point marked.
+    beside the latent scatter of the test set, with the point marked. The point starts at the
+    median of ``z_points`` (the cloud's centre); one step is 0.3 of their standard deviation.
 
     The scatter is drawn by matplotlib once, converted to a 64-colour palette image, and each
     update only copies it, draws the marker with PIL and encodes the PNG (~1 ms), so the
@@ -365,7 +417,7 @@ class VaeLatentExplorer(ImageExplorer):
     """
 
     def __init__(self, decoder, z_points: np.ndarray, labels: np.ndarray, *, limits=None,
-                 class_names=None, scale: int = 5, map_size: float = 4.0):
+                 class_names=None, scale: int = 5, map_size: float = 4.0, step: float | None = None):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from PIL import Image
 
@@ -383,8 +435,14 @@ class VaeLatentExplorer(ImageExplorer):
             hi = np.maximum(np.ceil(np.percentile(z_points, 99.5, axis=0)), 3.0)
             limits = (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
         self.limits = tuple(float(v) for v in limits)
-        self.z1 = widgets.FloatSlider(0.0, min=self.limits[0], max=self.limits[1], step=0.05, description="z₁")
-        self.z2 = widgets.FloatSlider(0.0, min=self.limits[2], max=self.limits[3], step=0.05, description="z₂")
+        # one step: a fraction of the codes' spread; the start: the centre (median) of the codes
+        self.step = spread_step(z_points) if step is None else float(step)
+        centre = np.median(z_points, axis=0)
+        self.z1, self.z2 = (
+            widgets.FloatSlider(value=on_grid(centre[i], low, self.step, high), min=low, max=high, step=self.step,
+                                description=name)
+            for i, (name, low, high) in enumerate([("z₁", *self.limits[:2]), ("z₂", *self.limits[2:])])
+        )
 
         fig = vae.latent_scatter(z_points, labels, class_names=class_names, limits=self.limits, size=map_size,
                                  title="test set (posterior means); ✚ = the sliders' point")
@@ -456,9 +514,9 @@ class VaeInterpolationExplorer(ImageExplorer):
         self.images = images
         self.encode = cached_forward(encoder, output=0)  # the posterior mean z_mean
         self.decode = cached_forward(decoder)
-        self.index_a = widgets.BoundedIntText(index_a, min=0, max=n - 1, description="digit A")
-        self.index_b = widgets.BoundedIntText(index_b, min=0, max=n - 1, description="digit B")
-        self.t = widgets.FloatSlider(0.0, min=0.0, max=1.0, step=0.02, description="A → B")
+        self.index_a = widgets.BoundedIntText(value=index_a, min=0, max=n - 1, description="digit A")
+        self.index_b = widgets.BoundedIntText(value=index_b, min=0, max=n - 1, description="digit B")
+        self.t = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.1, description="A → B")
         super().__init__([widgets.HBox([self.index_a, self.index_b]), self.t], scale=scale,
                          caption="<small>input A | decoded mix | input B</small>")
         self._observe(self.index_a, self.index_b, self.t)
@@ -526,7 +584,7 @@ class CvaeStyleExplorer(ImageExplorer):
         self.encode = cached_forward(encoder, output=0)  # [x, c] -> posterior mean
         self.decode = cached_forward(decoder)  # [z, c] -> Bernoulli means
         self.strip_scale = strip_scale
-        self.index = widgets.IntSlider(index, min=0, max=len(images) - 1, step=1, description="test digit",
+        self.index = widgets.IntSlider(value=index, min=0, max=len(images) - 1, step=1, description="test digit",
                                        continuous_update=True)
         self.strip = widgets.Image(format="png")
         super().__init__([self.index], scale=scale)
@@ -565,12 +623,15 @@ class CvaeLatentExplorer(LabelStripExplorer):
     The picked label's digit is shown large; a strip shows the same z under every label, so the
     sliders visibly move the style (the same way for every digit) and the picker the class.
     ``render()`` returns the picked digit (28, 28); ``render_all()`` all labels (n_classes, 28, 28).
+    Given ``z_points`` (e.g. the test codes), the sliders start at their median and step by 0.3 of
+    their standard deviation; otherwise at z = 0, stepping by 0.3.
     """
 
     MAX_SLIDERS = 8
 
-    def __init__(self, decoder, *, class_names=None, limits: tuple[float, float] = (-3.0, 3.0), step: float = 0.05,
-                 label: int = 0, scale: int = 5, strip_scale: int = 3):
+    def __init__(self, decoder, *, class_names=None, limits: tuple[float, float] = (-3.0, 3.0),
+                 step: float | None = None, label: int = 0, scale: int = 5, strip_scale: int = 3,
+                 z_points: np.ndarray | None = None):
         latent_dim, n_classes = _conditional_parts(decoder, "decoder")
         if latent_dim > self.MAX_SLIDERS:
             raise ValueError(f"{latent_dim} latent dimensions would need {latent_dim} sliders; "
@@ -582,9 +643,19 @@ class CvaeLatentExplorer(LabelStripExplorer):
             raise ValueError(f"label must lie in 0..{n_classes - 1}, got {label}")
         self.decode = self.forward = cached_forward(decoder)
         self.latent_dim = latent_dim
+        # start at the codes' centre (median) when given, else at the prior's centre z = 0; one step:
+        # 0.3 of the codes' standard deviation (of the prior's, 1, without codes)
+        if z_points is not None:
+            z_points = np.asarray(z_points, np.float32)
+            if z_points.ndim != 2 or z_points.shape[1] != latent_dim:
+                raise ValueError(f"z_points must be codes of shape (N, {latent_dim}), got {z_points.shape}")
+        if step is None:
+            step = spread_step(z_points) if z_points is not None else SPREAD_STEP
+        self.step = float(step)
+        centre = np.median(z_points, axis=0) if z_points is not None else np.zeros(latent_dim)
         self.sliders = [
-            widgets.FloatSlider(0.0, min=limits[0], max=limits[1], step=step, description=f"z{i + 1}",
-                                continuous_update=True)
+            widgets.FloatSlider(value=on_grid(centre[i], limits[0], self.step, limits[1]), min=limits[0],
+                                max=limits[1], step=self.step, description=f"z{i + 1}", continuous_update=True)
             for i in range(latent_dim)
         ]
         self._init_label_strip(self.class_names, label, self.sliders, scale, strip_scale)

@@ -1,0 +1,141 @@
+"""Run a notebook in a fresh kernel and measure it: peak kernel memory, time to the first widget.
+
+Shared by ``benchmarks/run_benchmarks.py`` (numbers for RESULTS.md) and
+``tests/test_notebook_memory.py`` (the 2 GiB bound on full-size data). Parameters are injected as a
+cell right after the notebook's ``parameters`` cell, as ``scripts/train_pretrained.py`` does.
+
+- Peak memory: a last cell reads the kernel's own high-water mark of resident memory (``VmHWM``
+  in ``/proc/self/status``; ``ru_maxrss`` where there is no /proc). It covers every cell, TensorFlow
+  included, since the kernel process started.
+- Time to the first widget: from just before the kernel is started to the end of the first cell
+  that builds an explorer (``widgets.<Name>Explorer(``). Every explorer renders its first image in
+  its constructor, so the end of that cell is the moment the widget first answers. Whatever order
+  the notebook's cells have, the first such cell counts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from scripts.train_pretrained import inject_parameters  # noqa: E402
+
+TOPIC_NOTEBOOKS = ["01_gan", "02_cgan", "03_dcgan", "04_vae", "05_cvae"]
+FASHION_FOLDER = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
+BINDER_LIMIT_BYTES = 2 * 1024**3  # mybinder.org's memory cap
+
+# Fast mode, but every one of the 60,000/10,000 Fashion-MNIST images: whatever grows with the data
+# size grows here; the training budget stays small (one epoch where a notebook counts in epochs).
+FULL_SIZE_PARAMETERS = {
+    "01_gan": {"DATASET": "fashion_mnist", "TRAIN_SIZE": None},
+    "02_cgan": {"DATASET": "fashion_mnist", "TRAIN_SIZE": None},
+    "03_dcgan": {"DATASET": "fashion_mnist", "TRAIN_SIZE": None},
+    "04_vae": {"DATASET": "fashion_mnist", "TRAIN_SIZE": None, "TEST_SIZE": None, "EPOCHS": 1},
+    "05_cvae": {"DATASET": "fashion_mnist", "TRAIN_SIZE": None, "TEST_SIZE": None, "EPOCHS": 1},
+}
+
+PEAK_CELL = """\
+import resource as _resource, sys as _sys
+try:
+    _status = open("/proc/self/status").read()
+    _peak_kib = int(next(l for l in _status.splitlines() if l.startswith("VmHWM:")).split()[1])
+except OSError:  # no /proc (macOS): ru_maxrss, in bytes there
+    _peak_kib = _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss // (1024 if _sys.platform == "darwin" else 1)
+print(f"PEAK_KIB {_peak_kib}")
+"""
+
+EXPLORER_CELL = re.compile(r"widgets\.\w+Explorer\(")
+
+
+def fashion_mnist_installed() -> bool:
+    return all((FASHION_FOLDER / f"{stem}-ubyte.gz").exists()
+               for stem in ("train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1"))
+
+
+def run_notebook(name: str, parameters: dict, *, fast: bool = True, timeout: int = 900) -> dict:
+    """Execute ``notebooks/<name>.ipynb`` with ``parameters`` injected; return what was measured.
+
+    Keys: ``peak_bytes`` (kernel's peak resident memory), ``seconds`` (kernel start to last cell),
+    ``first_widget_s`` (kernel start to the end of the first explorer cell; None without one),
+    ``notebook`` (the executed notebook, outputs included).
+    """
+    path = ROOT / "notebooks" / f"{name}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    if parameters:
+        inject_parameters(nb, parameters)
+    nb.cells.append(nbformat.v4.new_code_cell(PEAK_CELL))
+    explorer_cells = {i for i, c in enumerate(nb.cells) if c.cell_type == "code" and EXPLORER_CELL.search(c.source)}
+    first_widget: list[float] = []
+    trace: list[tuple[int, int, str]] = []  # (cell index, kernel's VmHWM in bytes after it, first line)
+
+    def on_cell_executed(cell, cell_index, **_):
+        if cell_index in explorer_cells and not first_widget:
+            first_widget.append(time.perf_counter() - began)
+        peak = _kernel_peak_bytes(client)
+        if peak is not None and cell.cell_type == "code":
+            trace.append((cell_index, peak, cell.source.strip().splitlines()[0][:70] if cell.source.strip() else ""))
+
+    env = {"COURSE_RUNS_DIR": tempfile.mkdtemp(prefix="nbrun-"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    saved = dict(os.environ)
+    os.environ.update(env)
+    if fast:
+        os.environ["COURSE_FAST"] = "1"
+    else:
+        os.environ.pop("COURSE_FAST", None)
+    try:
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", on_cell_executed=on_cell_executed,
+                                resources={"metadata": {"path": str(path.parent)}})
+        began = time.perf_counter()
+        client.execute()
+        seconds = time.perf_counter() - began
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    match = re.search(r"PEAK_KIB (\d+)", text)
+    if not match:
+        raise RuntimeError(f"{name}: the peak-memory cell printed no PEAK_KIB line: {text!r}")
+    return {"peak_bytes": 1024 * int(match.group(1)), "seconds": seconds,
+            "first_widget_s": first_widget[0] if first_widget else None, "notebook": nb, "trace": trace}
+
+
+def _kernel_peak_bytes(client) -> int | None:
+    """The kernel process's VmHWM read from outside (Linux), to see which cell raised the peak."""
+    pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (OSError, TypeError):
+        return None  # no /proc or no local process: the last cell's own reading still counts
+    return 1024 * int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1])
+
+
+def peak_jumps(trace, min_bytes: int = 50 * 2**20) -> list[str]:
+    """The cells that raised the kernel's peak memory by at least ``min_bytes``, as text lines."""
+    lines, previous = [], 0
+    for index, peak, first_line in trace:
+        if peak - previous >= min_bytes:
+            rise = (peak - previous) / 2**20
+            lines.append(f"cell {index}: peak {peak / 2**20:,.0f} MiB (+{rise:,.0f})  {first_line}")
+        previous = max(previous, peak)
+    return lines
+
+
+def output_text(nb) -> str:
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+if __name__ == "__main__":  # quick look: python benchmarks/notebook_runs.py 04_vae 05_cvae
+    for notebook in sys.argv[1:] or TOPIC_NOTEBOOKS:
+        result = run_notebook(notebook, FULL_SIZE_PARAMETERS[notebook])
+        print(f"{notebook}: peak {result['peak_bytes'] / 2**30:.2f} GiB, {result['seconds']:.0f} s, "
+              f"first widget {result['first_widget_s']}", flush=True)
+        print("\n".join("   " + line for line in peak_jumps(result["trace"])), flush=True)

@@ -1,0 +1,41 @@
+"""Notebooks 04 and 05 on full-size data (60,000 / 10,000 images) stay within mybinder.org's 2 GiB.
+
+Full-size stand-in: Debian's ``dataset-fashion-mnist`` (CI installs it), injected after each
+notebook's ``parameters`` cell as ``DATASET = "fashion_mnist"``, ``TRAIN_SIZE = TEST_SIZE = None``,
+``EPOCHS = 1``, in fast mode otherwise (a short training budget; whatever grows with the data
+size, grows). The kernel's peak resident memory (VmHWM) is read by a last injected cell.
+``benchmarks/notebook_runs.py`` measures the other topic notebooks the same way (RESULTS.md).
+Before the k-d tree in ``evaluation.knn_label_accuracy``, 04 peaked at 15.4 GiB on these arrays.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.notebook_runs import (  # noqa: E402
+    BINDER_LIMIT_BYTES,
+    FULL_SIZE_PARAMETERS,
+    fashion_mnist_installed,
+    output_text,
+    peak_jumps,
+    run_notebook,
+)
+
+
+@pytest.mark.skipif(not fashion_mnist_installed(),
+                    reason="no full-size data set: `sudo apt-get install dataset-fashion-mnist` "
+                           "(60,000/10,000 Fashion-MNIST under /usr/share/datasets/fashion-mnist)")
+@pytest.mark.parametrize("name", ["04_vae", "05_cvae"])
+def test_notebook_on_full_size_data_stays_within_2_gib(name):
+    result = run_notebook(name, FULL_SIZE_PARAMETERS[name])
+    text = output_text(result["notebook"])
+    assert "training on 60,000 images, evaluating on 10,000 test images" in text, "not the full-size arrays"
+    peak = result["peak_bytes"]
+    assert peak <= BINDER_LIMIT_BYTES, (
+        f"{name} peaked at {peak / 2**30:.2f} GiB on 60,000/10,000 images (limit 2 GiB); cells that raised "
+        "the peak:\n" + "\n".join(peak_jumps(result["trace"])))
