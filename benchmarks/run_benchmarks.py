@@ -223,7 +223,8 @@ def main(argv: list[str]) -> None:
         *(f"| {name} | {peak / 2**30:.2f} | {sec:.0f} |" for name, (peak, sec) in memory.items()),
         *([] if memory else ["| (no Fashion-MNIST: `apt-get install dataset-fashion-mnist`) | | |"]),
         "",
-        "Cells that raised the peak by 100 MiB or more:",
+        "Cells that raised the peak by 100 MiB or more (cell numbers count the injected parameters cell: "
+        "original index + 1 after the parameters cell):",
         "",
         *memory_notes,
         "",
