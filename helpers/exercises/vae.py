@@ -1,0 +1,228 @@
+"""Checks for the exercises of notebook 04 (VAE): ``check.ex1(...)`` ... ``check.ex5(...)``.
+
+Each check measures the outcome its exercise is about and prints ✓ or ✗ with a hint. Thresholds were
+measured on the embedded MNIST sample over three seeds (0, 1, 2) with the notebook's exercise budget
+(20 epochs of 4,000 digits, 800 steps) and its fast budget (2 epochs of 1,000 digits, 20 steps):
+
+- β = 50 (ex3): final-epoch KL 0.004-0.007 nats (exercise budget), 0.06-0.07 (fast); reconstructions and
+  prior samples all alike (spread ≤ 0.06 of the real digits'); β = 1: KL 5.2-5.3 (exercise), 22-30 (fast),
+  spread ≥ 0.22.
+- without the 784 (ex4): KL 0.000-0.001 nats, logged reconstruction 0.26-0.30 nats (a per-pixel mean),
+  5-NN accuracy 10.3-13.1 % (chance 10 %); with it: KL 5.2-5.3, 5-NN 43-45 % (exercise budget).
+- the lecture's sampling (ex2): scored with the sampling it was trained with (σ = 0.1·e^v) under the correct
+  ELBO for that q, the lecture-trained model is 16-20 nats better than when scored with σ = e^{v/2}; the KL
+  its loss charges is 4.0-4.2 nats below the true KL of the q it samples from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .. import data, evaluation, vae
+from ._check import CheckResult, report
+
+KL_BY_HAND = 0.5 * 1.0 + 0.5 * (np.exp(-2.0) + 1.0)  # the closed form for mu = (1, 0), log-variance (0, -2)
+LECTURE_NOISE_STDDEV = 0.1  # the lecture's epsilon ~ N(0, 0.1^2)
+COLLAPSED_KL = 0.5  # nats: below this the code carries (almost) nothing about the image
+ALIKE_SPREAD = 0.1  # spread of decoded images relative to the real digits' spread: "all alike" below it
+CHANCE_LIKE_KNN = 0.2  # 5-NN accuracy "towards chance" (chance is 0.1)
+LECTURE_KL_SHORTFALL = 2.0  # nats the lecture's KL term must under-charge (measured 4.0-4.2)
+OWN_SAMPLING_ADVANTAGE = 5.0  # nats a lecture-trained model must gain from its own sampling (measured 16-20)
+FASHION_EASY = (1, 5, 7, 8, 9)  # trouser, sandal, sneaker, bag, ankle boot
+FASHION_HARD = (2, 4, 6)  # pullover, coat, shirt
+FASHION_MARGIN = 0.2  # recall gap (easy - hard classes) that says "separates these, mixes those"
+
+
+def _encode_mean(encoder, images) -> np.ndarray:
+    return np.asarray(encoder(np.asarray(images, np.float32), training=False)[0], np.float64)
+
+
+def lecture_sampling_encoder(encoder):
+    """``encoder`` seen through the lecture's sampling: z = mu + 0.1 * exp(v) * eps, i.e. a Gaussian q with
+    log-variance 2 * (log 0.1 + v). Give it to :func:`helpers.vae.negative_elbo` to score a model with the
+    sampling it was trained with, under the correct ELBO (the closed-form KL of that very q)."""
+
+    def encode(x, training=False):
+        outputs = encoder(x, training=False)
+        z_mean, v = np.asarray(outputs[0], np.float64), np.asarray(outputs[1], np.float64)
+        return [z_mean, 2.0 * (np.log(LECTURE_NOISE_STDDEV) + v)]
+
+    return encode
+
+
+def image_spread(images, reference) -> float:
+    """Mean per-pixel standard deviation across ``images``, relative to that of ``reference`` (real digits):
+    ≈ 0 when every image is the same blur, ≈ 1 when they vary as much as real digits."""
+    images, reference = np.asarray(images, np.float64), np.asarray(reference, np.float64)
+    return float(images.reshape(len(images), -1).std(0).mean() / reference.reshape(len(reference), -1).std(0).mean())
+
+
+def prior_samples(decoder, n: int = 500, seed: int = 0) -> np.ndarray:
+    """Decoded codes drawn from the prior N(0, I): the model's samples (Bernoulli means)."""
+    latent_dim = int(decoder.inputs[0].shape[-1])
+    z = np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
+    return np.asarray(decoder(z, training=False))
+
+
+def _final(history, name: str) -> float | None:
+    if history is None or not getattr(history, "epoch_losses", {}).get(name):
+        return None
+    return float(history.epoch_losses[name][-1])
+
+
+def ex1(your_kl) -> CheckResult:
+    """KL by hand: your number for KL(N((1, 0), diag(e^0, e^-2)) || N(0, I))."""
+    exact = float(KL_BY_HAND)
+    if your_kl is None:
+        return report("Exercise 1", False, success="", hint="set my_kl to the number you computed by hand with "
+                      "the closed form of section 1 (one term per latent dimension, then add them).")
+    value = float(your_kl)
+    passed = abs(value - exact) < 5e-3
+    return report("Exercise 1", passed,
+                  success=f"{value:.3f} nats matches the closed form: the first dimension pays only for its mean, "
+                          "the second only for its too-small variance.",
+                  hint="compute 1/2 (σ² + μ² - 1 - log σ²) separately for each dimension, with σ² = e^v (v is the "
+                       "log-variance, so log σ² = v), and add the two.",
+                  measured={"your KL": value})
+
+
+def ex2(lecture_encoder, lecture_decoder, images, *, encoder=None, decoder=None, n_samples: int = 5,
+        seed: int = 0) -> CheckResult:
+    """The lecture's sampling: a model trained with z = mu + exp(v) * 0.1 * eps, scored like with like.
+
+    Passes when (a) the model is the lecture's (it scores at least ``OWN_SAMPLING_ADVANTAGE`` nats better
+    with the sampling it was trained with than with sigma = e^{v/2}) and (b) the KL its loss charged is at
+    least ``LECTURE_KL_SHORTFALL`` nats below the true KL of the q it samples from: its loss is no bound.
+    With the notebook's ``encoder``/``decoder`` it also prints the fair comparison of the two models.
+    """
+    if lecture_encoder is None or lecture_decoder is None:
+        return report("Exercise 2", False, success="", hint="build and train lecture_encoder / lecture_decoder "
+                      "(the lecture's sampling inside a copy of the training step), then run this cell again.")
+    images = np.asarray(images, np.float32)
+    own = vae.negative_elbo(lecture_sampling_encoder(lecture_encoder), lecture_decoder, images,
+                            n_samples=n_samples, seed=seed)
+    as_log_variance = vae.negative_elbo(lecture_encoder, lecture_decoder, images, n_samples=n_samples, seed=seed)
+    outputs = lecture_encoder(images, training=False)
+    z_mean, v = np.asarray(outputs[0], np.float64), np.asarray(outputs[1], np.float64)
+    charged_kl = float(np.mean(vae.kl_divergence(z_mean, v)))  # what the lecture's loss line computes
+    advantage = as_log_variance["negative_elbo"] - own["negative_elbo"]
+    shortfall = own["kl"] - charged_kl
+    measured = {"-ELBO, own sampling": own["negative_elbo"], "-ELBO, sigma=e^(v/2)": as_log_variance["negative_elbo"],
+                "KL charged by its loss": charged_kl, "true KL of its q": own["kl"]}
+    if encoder is not None and decoder is not None:
+        correct = vae.negative_elbo(encoder, decoder, images, n_samples=n_samples, seed=seed)
+        measured["-ELBO of the correct model"] = correct["negative_elbo"]
+        measured["fair gap (lecture - correct)"] = own["negative_elbo"] - correct["negative_elbo"]
+    passed = advantage >= OWN_SAMPLING_ADVANTAGE and shortfall >= LECTURE_KL_SHORTFALL
+    if advantage < OWN_SAMPLING_ADVANTAGE:
+        hint = ("this model does not behave like one trained with the lecture's sampling: it should score much "
+                "better with σ = 0.1·e^v (its own) than with σ = e^{v/2}. Did the copied step draw "
+                "z = z_mean + exp(z_log_var) * epsilon with stddev=0.1, and does the encoder skip the Sampling layer?")
+    else:
+        hint = ("compare the KL its loss line charged with the true KL of the distribution it samples from: "
+                "look at how the copied step computes kl.")
+    return report("Exercise 2", passed,
+                  success="scored like with like (each model with the sampling it was trained with, under the "
+                          "correct ELBO for that q), the lecture's loss under-charged the KL: the number it "
+                          "minimised was below a valid bound, so it bounds nothing.",
+                  hint=hint, measured=measured)
+
+
+def ex3(history, encoder, decoder, images) -> CheckResult:
+    """β-VAE with β = 50: the final KL below 0.5 nats and samples that all look alike (posterior collapse)."""
+    final_kl = _final(history, "kl")
+    if final_kl is None:
+        return report("Exercise 3", False, success="", hint="train the edited model (WEIGHTS = \"train\"): this "
+                      "check reads the training history, which pretrained weights do not have.")
+    reconstruction_spread = image_spread(decoder(_encode_mean(encoder, images).astype(np.float32), training=False),
+                                         images)
+    sample_spread = image_spread(prior_samples(decoder), images)
+    passed = final_kl < COLLAPSED_KL and sample_spread < ALIKE_SPREAD
+    return report("Exercise 3", passed,
+                  success="the KL term won: the code carries almost no information, and the decoder draws the same "
+                          "blurred average whatever z is (posterior collapse).",
+                  hint=f"with β = 50 the final-epoch KL should fall below {COLLAPSED_KL} nats and the samples should "
+                       "all look alike. Is β multiplying the kl term inside make_train_step, and was the cell re-run "
+                       "before training again?",
+                  measured={"final KL (nats)": final_kl, "sample spread": sample_spread,
+                            "reconstruction spread": reconstruction_spread})
+
+
+def ex4(history, encoder, x_train, y_train, x_test, y_test) -> CheckResult:
+    """Forgetting the 784: the logged reconstruction is a per-pixel mean, KL ends ≈ 0, 5-NN accuracy ≈ chance."""
+    final_kl, final_reconstruction = _final(history, "kl"), _final(history, "reconstruction")
+    if final_kl is None:
+        return report("Exercise 4", False, success="", hint="train the edited model (WEIGHTS = \"train\"): this "
+                      "check reads the training history, which pretrained weights do not have.")
+    accuracy = evaluation.knn_label_accuracy(_encode_mean(encoder, x_train), y_train, _encode_mean(encoder, x_test),
+                                             y_test)
+    measured = {"final reconstruction (nats)": final_reconstruction, "final KL (nats)": final_kl,
+                "5-NN accuracy": accuracy}
+    if final_reconstruction > 5.0:
+        return report("Exercise 4", False, success="", measured=measured,
+                      hint="the logged reconstruction is still a sum over 784 pixels (hundreds of nats): remove "
+                           "the `784 *` in make_train_step, re-run that cell, then train again.")
+    passed = final_kl < COLLAPSED_KL and accuracy < CHANCE_LIKE_KNN
+    return report("Exercise 4", passed,
+                  success="weighted 784 times too much, the KL term shut the code down: the latent map no longer "
+                          "separates the classes (5-NN accuracy near chance, 10 %).",
+                  hint="train longer (the exercise budget) and look at the final kl and the 5-NN accuracy.",
+                  measured=measured)
+
+
+def ex5(dataset: str, z_train, y_train, z_test, y_test) -> CheckResult:
+    """Fashion-MNIST: trousers, bags and footwear separate in the latent map; shirts, pullovers, coats mix.
+
+    Measured as each class's 5-NN recall in the latent space (the share of its test images whose 5 nearest
+    training codes vote for it)."""
+    if dataset != "fashion_mnist":
+        try:
+            data.load_mnist("fashion_mnist", download=False, verbose=False)
+        except data.DataError as error:
+            return report("Exercise 5", False, success="", hint="Fashion-MNIST is not on this machine, so this "
+                          f"exercise cannot run yet. {error}")
+        return report("Exercise 5", False, success="", hint="set DATASET = \"fashion_mnist\" in the parameters cell "
+                      "(the data is there) and run the notebook again from the top.")
+    z_train, z_test = np.asarray(z_train, np.float64), np.asarray(z_test, np.float64)
+    y_train, y_test = np.asarray(y_train, int), np.asarray(y_test, int)
+    from scipy.spatial import cKDTree
+
+    _, neighbours = cKDTree(z_train).query(z_test, k=5)
+    votes = np.zeros((len(z_test), 10), int)
+    np.add.at(votes, (np.arange(len(z_test))[:, None], y_train[neighbours]), 1)
+    correct = votes.argmax(1) == y_test
+    recall = {c: float(correct[y_test == c].mean()) for c in range(10) if (y_test == c).any()}
+    easy = float(np.mean([recall[c] for c in FASHION_EASY if c in recall]))
+    hard = float(np.mean([recall[c] for c in FASHION_HARD if c in recall]))
+    names = data.CLASS_NAMES["fashion_mnist"]
+    passed = easy - hard >= FASHION_MARGIN
+    return report("Exercise 5", passed,
+                  success="trousers, bags and footwear sit in their own regions; shirts, pullovers and coats share "
+                          "one (same silhouette: the pixels alone do not tell them apart in two dimensions).",
+                  hint="look at the latent map: which classes have their own region, which share one? Train the "
+                       "model first (the exercise budget is enough).",
+                  measured={"5-NN recall, trouser/sandal/sneaker/bag/boot": easy,
+                            "5-NN recall, pullover/coat/shirt": hard,
+                            **{f"recall {names[c]}": r for c, r in recall.items()}})
+
+
+def run_notebook_here(shell, path: str | Path, **parameters) -> None:
+    """Run every code cell of the notebook at ``path`` in this kernel (``shell = get_ipython()``), with
+    ``parameters`` set right after its ``parameters`` cell (the papermill convention): the solutions
+    notebook uses it to get the lecture notebook's functions and trained model with the exercise budget."""
+    import nbformat
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no notebook at {path}: run the solutions notebook from notebooks/solutions/")
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code" or cell.get("id") == "colab-setup":
+            continue
+        result = shell.run_cell(cell.source, silent=False, store_history=False)
+        result.raise_error()
+        if "parameters" in cell.metadata.get("tags", []):
+            shell.run_cell("\n".join(f"{k} = {v!r}" for k, v in parameters.items()), store_history=False
+                           ).raise_error()
