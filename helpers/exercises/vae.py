@@ -218,9 +218,12 @@ def ex5(dataset: str, z_train, y_train, z_test, y_test) -> CheckResult:
 
 def run_notebook_here(shell, path: str | Path, **parameters) -> None:
     """Run every code cell of the notebook at ``path`` in this kernel (``shell = get_ipython()``), with
-    ``parameters`` set right after its ``parameters`` cell (the papermill convention): the solutions
-    notebook uses it to get the lecture notebook's functions and trained model with the exercise budget.
-    The cells' own output (figures, widgets, progress) is not shown; lines about training runs are."""
+    ``parameters`` replacing those assignments in its ``parameters`` cell (so settings derived from them
+    there, such as ``EPOCHS = config.by_budget(BUDGET, ...)``, follow): the solutions notebook uses it to get
+    the lecture notebook's functions and trained model with the exercise budget. The cells' own output
+    (figures, widgets, progress) is not shown; lines about training runs are."""
+    import re
+
     import nbformat
     from IPython.utils.capture import capture_output
 
@@ -231,12 +234,15 @@ def run_notebook_here(shell, path: str | Path, **parameters) -> None:
     for cell in nb.cells:
         if cell.cell_type != "code" or cell.get("id") == "colab-setup":
             continue
+        source = cell.source
+        if "parameters" in cell.metadata.get("tags", []):
+            for name, value in parameters.items():
+                source, found = re.subn(rf"^{name} = .*$", f"{name} = {value!r}", source, flags=re.MULTILINE)
+                if not found:
+                    raise ValueError(f"{path.name}'s parameters cell does not set {name}")
         with capture_output() as captured:
-            result = shell.run_cell(cell.source, silent=False, store_history=False)
+            result = shell.run_cell(source, silent=False, store_history=False)
         for line in captured.stdout.splitlines():
             if line.startswith(("New training run", "Resumed", "Trained")):
                 print(line)
         result.raise_error()
-        if "parameters" in cell.metadata.get("tags", []):
-            shell.run_cell("\n".join(f"{k} = {v!r}" for k, v in parameters.items()), store_history=False
-                           ).raise_error()
