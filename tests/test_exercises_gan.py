@@ -48,8 +48,9 @@ def judge():
 def _train_discriminator(discriminator, generator, real, steps=60, seed=0):
     """D alone learns real (1) vs the fakes of freshly initialised generators (0): 'D rejects the fakes'."""
     rng = np.random.default_rng(seed)
-    generators = [generator] + [keras.models.clone_model(generator) for _ in range(3)]
-    optimizer = keras.optimizers.Adam(1e-3)
+    # many fresh generators (none of them the check's own): D learns "grey noise is fake", not one net's noise
+    generators = [generator] + [check.fresh_copy(generator, seed=100 * k) for k in range(1, 9)]
+    optimizer = keras.optimizers.Adam(2e-3)  # decisive in few steps: mean D(fresh fakes) well below the check's 0.1
     bce = keras.losses.BinaryCrossentropy()
     for _ in range(steps):
         x = real[rng.integers(0, len(real), 64)]
@@ -81,6 +82,24 @@ def test_exercise1_check_both_ways(digits):
     result = check.ex1(saturating, generator, discriminator)
     assert result, result.message
     assert result.measured["gradient ratio non-saturating / yours"] >= check.EX1_MIN_GRADIENT_RATIO
+
+
+def test_exercise1_check_leaves_the_notebooks_random_state_alone():
+    """The check builds a fresh generator; the notebook's later random draws must not depend on calling it."""
+    generator, discriminator = build_generator(), build_discriminator()
+
+    def next_draw(call_check: bool):
+        keras.utils.set_random_seed(7)
+        if call_check:
+            check.ex1(lambda d: -tf.reduce_mean(d), generator, discriminator)
+        return np.asarray(keras.random.normal((4,))), np.asarray(build_generator().get_weights()[0][:2, :2])
+
+    untouched, after_check = next_draw(False), next_draw(True)
+    for a, b in zip(untouched, after_check):
+        np.testing.assert_array_equal(a, b)
+    fresh = check.fresh_copy(generator)
+    assert not np.array_equal(fresh.get_weights()[0], generator.get_weights()[0])  # new weights, not a copy
+    np.testing.assert_array_equal(fresh.get_weights()[0], check.fresh_copy(generator).get_weights()[0])
 
 
 def test_exercise2_check_both_ways(digits):

@@ -50,23 +50,47 @@ def generator_gradient_norm(loss_fn, generator, discriminator, noise) -> tuple[f
     return float(tf.linalg.global_norm(grads)), float(tf.reduce_mean(d_on_fake))
 
 
-def gradient_ratio(generator_loss, generator, discriminator, *, n: int = 256, seed: int = 0) -> tuple[float, float]:
-    """(non-saturating gradient norm / ``generator_loss``'s, mean D on the fakes) for a FRESH copy of ``generator``.
+def fresh_copy(model, *, seed: int = 0):
+    """``model``'s architecture with new initial weights from SEEDED initializers.
+
+    ``keras.models.clone_model`` alone draws the new weights from Keras's global random state, so calling a check
+    would change every random draw the notebook makes after it; seeded initializers leave that state alone.
+    """
+    def clone_layer(layer):
+        config = layer.get_config()
+        for offset, key in enumerate(("kernel_initializer", "bias_initializer")):
+            initializer = config.get(key)
+            if isinstance(initializer, dict) and "seed" in initializer.get("config", {}):
+                initializer["config"]["seed"] = seed + 2 * len(seen) + offset
+        seen.append(layer)
+        return layer.__class__.from_config(config)
+
+    seen: list = []
+    return keras.models.clone_model(model, clone_function=clone_layer)
+
+
+def gradient_ratio(generator_loss, generator, discriminator, *, n: int = 256, seed: int = 0,
+                   copies: int = 4) -> tuple[float, float]:
+    """(non-saturating gradient norm / ``generator_loss``'s, mean D on the fakes) for FRESH copies of ``generator``.
 
     A fresh generator (same architecture, new initial weights) is where training starts; the trained
-    ``discriminator`` rejects its grey noise, which is the situation "while D wins".
+    ``discriminator`` rejects its grey noise, which is the situation "while D wins". The norms are summed over
+    ``copies`` fresh generators (n / copies noise vectors each), so no single initialisation decides.
     """
-    fresh = keras.models.clone_model(generator)  # new initial weights: the first steps of training
     noise = np.random.default_rng(seed).normal(size=(n, _latent_dim(generator))).astype("float32")
-    reference, d_mean = generator_gradient_norm(_bce(1.0), fresh, discriminator, noise)
-    yours, _ = generator_gradient_norm(generator_loss, fresh, discriminator, noise)
-    return (reference / yours if yours > 0 else float("inf")), d_mean
+    reference = yours = d_sum = 0.0
+    for index, chunk in enumerate(np.array_split(noise, copies)):
+        fresh = fresh_copy(generator, seed=seed + 1000 * index)  # new initial weights: the first steps of training
+        norm, d_mean = generator_gradient_norm(_bce(1.0), fresh, discriminator, chunk)
+        reference, d_sum = reference + norm, d_sum + d_mean
+        yours += generator_gradient_norm(generator_loss, fresh, discriminator, chunk)[0]
+    return (reference / yours if yours > 0 else float("inf")), d_sum / copies
 
 
 def ex1(generator_loss, generator, discriminator) -> CheckResult:
     """Saturating loss: with D rejecting the fakes, G's gradient is at least 10x smaller than the non-saturating one."""
     ratio, d_mean = gradient_ratio(generator_loss, generator, discriminator)
-    measured = {"mean D(G(z)) for a fresh G": d_mean, "gradient ratio non-saturating / yours": ratio}
+    measured = {"mean D(G(z)) for fresh G": d_mean, "gradient ratio non-saturating / yours": ratio}
     if d_mean > EX1_MAX_D_ON_FRESH_FAKES:
         return report("Exercise 1", False, success="", measured=measured,
                       hint="the discriminator does not reject a fresh generator's images yet (mean D(G(z)) should be "
