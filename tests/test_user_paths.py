@@ -34,7 +34,7 @@ def colab_cell_source(nb_path: Path) -> str:
 
 
 def test_every_notebook_is_covered():
-    assert [p.name for p in NOTEBOOKS][:1] == ["00_setup.ipynb"] and len(NOTEBOOKS) == 7
+    assert [p.name for p in NOTEBOOKS][:1] == ["00_setup.ipynb"] and len(NOTEBOOKS) == 8
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
