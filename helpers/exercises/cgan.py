@@ -20,9 +20,13 @@ MISMATCH_GAP = 0.1
 # generator's ends were misread for 2 of 5 noise draws; with 10, all 5 draws passed (P(4) at t = 0 at least 0.88,
 # P(9) at t = 1 at least 0.68; crossing at t = 0.42-0.61).
 MIN_NOISE_VECTORS = 10
-# Exercise 4: the judge's label accuracy on fresh samples once the label has sunk in.
-# Measured seeds 0-2: after 1,000 steps 0.0/0.0/0.0, after 3,000 steps 0.0/0.0/0.0.
-LABEL_SUNK_IN = 0.5
+# Exercise 3 compares D's at the exercise budget: the lecture's D learns to check pairs too once G draws digits
+# (its gap after ~3,000 steps, seeds 0-2: 0.179/0.147/0.215), so the run must be the 1,000-step one.
+EXERCISE_STEPS = (900, 1100)
+# Exercise 4: the judge's label accuracy on 1,000 fresh samples once the label has begun to sink in.
+# Measured on the embedded sample, seeds 0-2: after 1,000 steps 0.099/0.100/0.095 (chance), after 3,000 steps
+# 0.306/0.370/0.232; the recorded grid's label accuracy first passed 20 % at steps ~2,900/2,700/2,900.
+LABEL_SUNK_IN = 0.16
 # Exercise 5: Fashion-MNIST's upper-body garments, the classes a judge (and a generator) confuse.
 UPPER_BODY = (0, 2, 4, 6)  # T-shirt/top, pullover, coat, shirt
 
@@ -136,9 +140,15 @@ def mismatch_gap(discriminator, images, labels, *, n_classes: int = 10, seed: in
     return float(right_score.mean()), float(wrong_score.mean())
 
 
-def ex3(discriminator, x_heldout, y_heldout) -> CheckResult:
+def ex3(discriminator, x_heldout, y_heldout, history) -> CheckResult:
     """The matching-aware term trains D to reject a real image paired with a wrong label: on real held-out
-    digits, D's mean output with the right label must exceed that with a wrong label by ``MISMATCH_GAP``."""
+    digits, after the exercise budget's 1,000 steps (``history`` of that run), D's mean output with the right
+    label must exceed that with a wrong label by ``MISMATCH_GAP``."""
+    steps = None if history is None else int(history.steps_done)
+    if steps is None or not EXERCISE_STEPS[0] <= steps <= EXERCISE_STEPS[1]:
+        return report("Exercise 3", False, success="", measured={"steps trained": steps},
+                      hint="compare at BUDGET = 'exercise' (1,000 steps, WEIGHTS = 'train'): later, once G draws "
+                           "digits, the lecture's D learns to check pairs too, and the difference is harder to see.")
     right, wrong = mismatch_gap(discriminator, x_heldout, y_heldout)
     gap = right - wrong
     measured = {"mean D(x, right y)": right, "mean D(x, wrong y)": wrong, "gap": gap, "needed": MISMATCH_GAP}
@@ -167,7 +177,7 @@ def grid_label_accuracy(history, judge, grid_labels) -> tuple[np.ndarray, np.nda
 def ex4(generator, judge, history, grid_labels, *, n_per_label: int = 100, seed: int = 0) -> CheckResult:
     """The label has sunk in: the judge's label accuracy on ``n_per_label`` fresh samples per label reaches
     ``LABEL_SUNK_IN``. Reports, from the grids recorded during training, the step at which the grid's label
-    accuracy first passed 50 % (where the progression figure's columns start to differ)."""
+    accuracy first passed 20 %, twice chance (where the progression figure's columns start to differ)."""
     name = "Exercise 4"
     if history is None:
         return report(name, False, success="", hint="this exercise needs a training run (WEIGHTS = 'train', "
@@ -178,14 +188,14 @@ def ex4(generator, judge, history, grid_labels, *, n_per_label: int = 100, seed:
     images = np.asarray(generator([z, data.one_hot(requested, n_classes)], training=False))
     accuracy = float(np.mean(judge.predict_labels(images) == requested))
     steps, curve = grid_label_accuracy(history, judge, grid_labels)
-    passed_half = steps[np.flatnonzero(curve >= 0.5)]
+    passed = steps[np.flatnonzero(curve >= 0.2)]
     measured = {"steps trained": int(history.steps_done), "label accuracy": accuracy, "needed": LABEL_SUNK_IN,
-                "grid's label accuracy first >= 50 % at step": int(passed_half[0]) if len(passed_half) else "never",
+                "grid's label accuracy first >= 20 % at step": int(passed[0]) if len(passed) else "never",
                 "grid's label accuracy by step": " ".join(f"{s}:{a:.0%}" for s, a in zip(steps, curve))}
     return report(name, accuracy >= LABEL_SUNK_IN, measured=measured,
-                  success="the label has sunk in. Compare the step where the grid passed 50 % with the progression "
-                          "figure: G first learns to draw digit-like strokes, and only then does D's judgement of "
-                          "pairs teach it which digit goes with which label.",
+                  success="the label has begun to sink in. Compare the step where the grid passed 20 % with the "
+                          "progression figure: G first learns digit-like strokes while ignoring y, and only then "
+                          "does D's judgement of pairs teach it which digit goes with which label.",
                   hint="the generator does not draw the requested digit yet: near chance (10 %), the label has not "
                        "sunk in. Train longer (TRAIN_STEPS = 3000) and watch the progression figure's columns.")
 
