@@ -58,10 +58,11 @@ def ex1(wrong, per_label, y_test) -> CheckResult:
     margin = true_nll[expected] - per_label[expected].min(1)
     best = per_label[expected].argmin(1)
     pairs, counts = np.unique(np.stack([y_test[expected], best], 1), axis=0, return_counts=True)
-    top = ", ".join(f"{a}->{b} ({n})" for (a, b), n in sorted(zip(map(tuple, pairs), counts), key=lambda t: -t[1])[:4])
-    return report(name, True, success=f"{len(expected)} misclassified digits; most common confusions (true->best): "
+    ranked = sorted(zip(map(tuple, pairs), counts), key=lambda t: -t[1])[:4]
+    top = ", ".join(f"{a}->{b} ({n})" for (a, b), n in ranked)
+    return report(name, True, success=f"{len(expected)} misclassified digits; commonest confusions (true->best): "
                   f"{top}. The true label loses by {margin.mean():.1f} nats on average (section 8's number; median "
-                  f"{np.median(margin):.1f}), a likelihood ratio of e^{np.median(margin):.0f} or more for half of them: "
+                  f"{np.median(margin):.1f}), a likelihood ratio of e^{np.median(margin):.0f} or more for half: "
                   "the CVAE is confidently wrong, not torn between two labels.",
                   hint="", measured={"mean margin nats": float(margin.mean()),
                                      "median margin nats": float(np.median(margin))})
@@ -144,7 +145,7 @@ def fashion_mnist_available() -> bool:
 
 
 def ex5(dataset, accuracy, knn_share=None) -> CheckResult:
-    """``dataset``: the notebook's loaded data (its ``.source`` says which); ``accuracy``: section 8's label accuracy."""
+    """``dataset``: the notebook's loaded data (``.source`` says which); ``accuracy``: section 8's label accuracy."""
     name = "Exercise 5"
     used = dataset.source.dataset
     if used != "fashion_mnist":
