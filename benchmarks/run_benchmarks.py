@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/run_benchmarks.py            # every notebook
     .venv/bin/python benchmarks/run_benchmarks.py 01_gan     # some of them
+    .venv/bin/python benchmarks/run_benchmarks.py --no-memory  # keep part A (many minutes) from RESULTS.md
 
 Three parts, each in fresh kernels (``benchmarks/notebook_runs.py`` runs and measures them):
 
@@ -177,12 +178,29 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, load average {load:.1f} at start"
 
 
+def previous_memory_section() -> list[str]:
+    """Part A of the current RESULTS.md, kept when ``--no-memory`` skips re-measuring it (it takes many minutes)."""
+    if not RESULTS.is_file():
+        return []
+    text = RESULTS.read_text()
+    if "## A." not in text or "## B." not in text:
+        return []
+    header = text.splitlines()[2] if len(text.splitlines()) > 2 else ""
+    section = text[text.index("## A."):text.index("## B.")].rstrip().splitlines()
+    kept_from = header.replace("Measured", "measured", 1) if header.startswith("Measured") else "an earlier run"
+    return [section[0], "", f"(Kept from the earlier run, {kept_from} `--no-memory` skipped re-measuring it.)",
+            *section[1:], ""]
+
+
 def main(argv: list[str]) -> None:
+    skip_memory = "--no-memory" in argv
+    argv = [a for a in argv if a != "--no-memory"]
+    kept_memory = previous_memory_section() if skip_memory else []
     names = argv or sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
     started, load_before, began = machine(), uptime(), dt.datetime.now()
     topics = [n for n in names if n in TOPIC_NOTEBOOKS]
     memory, memory_notes = {}, []
-    if fashion_mnist_installed():
+    if fashion_mnist_installed() and not skip_memory:
         for name in topics:
             print(f"A. peak memory, {name} on full-size arrays ...", flush=True)
             run = run_measured(name, FULL_SIZE_PARAMETERS[name])
@@ -213,21 +231,23 @@ def main(argv: list[str]) -> None:
         "Regenerate with `.venv/bin/python benchmarks/run_benchmarks.py`. Medians of "
         f"{REPEATS} calls after a warm-up call; wall times include kernel start and TensorFlow import.",
         "",
-        "## A. Peak kernel memory on full-size arrays (60,000 / 10,000 Fashion-MNIST images)",
-        "",
-        "Fast mode with `TRAIN_SIZE = None` (04/05 also `TEST_SIZE = None`, `EPOCHS = 1`); the kernel's VmHWM "
-        "after the last cell. mybinder.org's limit is 2 GiB.",
-        "",
-        "| notebook | peak GiB | seconds |",
-        "|---|---:|---:|",
-        *(f"| {name} | {peak / 2**30:.2f} | {sec:.0f} |" for name, (peak, sec) in memory.items()),
-        *([] if memory else ["| (no Fashion-MNIST: `apt-get install dataset-fashion-mnist`) | | |"]),
-        "",
-        "Cells that raised the peak by 100 MiB or more (cell numbers count the injected parameters cell: "
-        "original index + 1 after the parameters cell):",
-        "",
-        *memory_notes,
-        "",
+        *(kept_memory or [
+            "## A. Peak kernel memory on full-size arrays (60,000 / 10,000 Fashion-MNIST images)",
+            "",
+            "Fast mode with `TRAIN_SIZE = None` (04/05 also `TEST_SIZE = None`, `EPOCHS = 1`); the kernel's VmHWM "
+            "after the last cell. mybinder.org's limit is 2 GiB.",
+            "",
+            "| notebook | peak GiB | seconds |",
+            "|---|---:|---:|",
+            *(f"| {name} | {peak / 2**30:.2f} | {sec:.0f} |" for name, (peak, sec) in memory.items()),
+            *([] if memory else ["| (no Fashion-MNIST: `apt-get install dataset-fashion-mnist`) | | |"]),
+            "",
+            "Cells that raised the peak by 100 MiB or more (cell numbers count the injected parameters cell: "
+            "original index + 1 after the parameters cell):",
+            "",
+            *memory_notes,
+            "",
+        ]),
         "## B. Fresh kernel -> first answering widget, `WEIGHTS = \"pretrained\"` (full mode)",
         "",
         "From kernel start to the end of the notebook's first explorer cell (its first image is rendered then).",

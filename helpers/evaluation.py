@@ -289,10 +289,18 @@ class LabelAccuracy:
 
 def label_accuracy(judge: Judge, images: np.ndarray, requested: np.ndarray, num_classes: int = 10) -> LabelAccuracy:
     """Share of conditional samples that the judge assigns to the label they were generated for."""
-    requested = np.asarray(requested, int)
     if len(requested) != len(images):
         raise ValueError(f"{len(images)} images but {len(requested)} requested labels")
-    hits = judge.predict_labels(images) == requested
+    return label_accuracy_of(judge.predict_labels(images), requested, num_classes)
+
+
+def label_accuracy_of(predicted: np.ndarray, requested: np.ndarray, num_classes: int = 10) -> LabelAccuracy:
+    """:func:`label_accuracy` from the judge's labels, e.g. gathered chunk by chunk when the images would not
+    fit in memory at once."""
+    predicted, requested = np.asarray(predicted, int), np.asarray(requested, int)
+    if len(predicted) != len(requested):
+        raise ValueError(f"{len(predicted)} predicted but {len(requested)} requested labels")
+    hits = predicted == requested
     per = np.array([hits[requested == c].mean() if (requested == c).any() else np.nan for c in range(num_classes)])
     return LabelAccuracy(float(hits.mean()), per)
 

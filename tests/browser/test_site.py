@@ -87,8 +87,11 @@ def open_page(page, url: str) -> None:
 
 
 def image_report(page) -> dict:
+    """The site's own pictures (data: URIs and files it serves). The Colab/Binder badges are external images,
+    which a published site loads but this offline machine cannot: they are left out."""
     return page.evaluate("""() => {
-        const images = [...document.images];
+        const images = [...document.images].filter(i => !/^https?:/.test(i.getAttribute('src') || '')
+                                                       || i.src.startsWith(location.origin));
         return {count: images.length,
                 broken: images.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src.slice(0, 80))};
     }""")
