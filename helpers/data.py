@@ -416,24 +416,38 @@ def data_folders(dataset: str) -> list[tuple[str, Path]]:
     return folders
 
 
-def _find_in_folder(dataset: str, folder: Path) -> dict[str, np.ndarray] | None:
-    """The dataset from ``folder``, None when nothing of it is there; anything broken is an error."""
+def _locate_in_folder(dataset: str, folder: Path) -> Path | None:
+    """Where ``folder`` holds the dataset (its ``.npz``, or a folder of IDX files), without reading it."""
     if not _is_folder(folder):
         return None
     spec = DATASETS[dataset]
     npz = folder / spec["npz"]
     if _exists(npz):
-        check_regular_file(npz)
-        if spec["npz"] == "mnist.npz":
-            verify_sha256(npz, KERAS_MNIST_SHA256)
-        return {"arrays": read_npz(npz), "location": str(npz)}
-    candidates = [folder / name for name in spec["idx_dirs"]]
-    if folder == DEBIAN_FASHION_DIR:
-        candidates = [folder]
-    for candidate in candidates:
-        if has_idx_files(candidate):
-            return {"arrays": read_idx_folder(candidate), "location": str(candidate)}
-    return None
+        return npz
+    candidates = [folder] if folder == DEBIAN_FASHION_DIR else [folder / name for name in spec["idx_dirs"]]
+    return next((candidate for candidate in candidates if has_idx_files(candidate)), None)
+
+
+def _find_in_folder(dataset: str, folder: Path) -> dict[str, np.ndarray] | None:
+    """The dataset from ``folder``, None when nothing of it is there; anything broken is an error."""
+    found = _locate_in_folder(dataset, folder)
+    if found is None:
+        return None
+    if found.suffix == ".npz":
+        check_regular_file(found)
+        if found.name == "mnist.npz":
+            verify_sha256(found, KERAS_MNIST_SHA256)
+        return {"arrays": read_npz(found), "location": str(found)}
+    return {"arrays": read_idx_folder(found), "location": str(found)}
+
+
+def available_offline(dataset: str) -> bool:
+    """Whether ``load_mnist(dataset)`` finds the full dataset in a searched folder (no reading, no download):
+    the exercises, tests and benchmarks that need Fashion-MNIST ask this before they start. A broken file
+    counts as there: loading it then raises the error that names it."""
+    if dataset not in DATASETS:
+        raise DataError(f"unknown dataset {dataset!r}: use one of {', '.join(map(repr, DATASETS))}")
+    return any(_locate_in_folder(dataset, folder) is not None for _, folder in data_folders(dataset))
 
 
 DOWNLOAD_HOST = "storage.googleapis.com"  # where keras.datasets fetches MNIST and Fashion-MNIST

@@ -451,3 +451,13 @@ def test_gzip_bomb_is_rejected_after_reading_what_the_header_announces(isolated,
     finally:
         tracemalloc.stop()
     assert peak < 120e6, f"{peak / 1e6:.0f} MB allocated: the stream was inflated beyond its announced size"
+
+
+def test_available_offline_finds_the_searched_folders_without_reading(isolated):
+    assert not data.available_offline("fashion_mnist")
+    folder = write_idx_folder(isolated["keras_datasets"] / "fashion-mnist", make_arrays())
+    assert data.available_offline("fashion_mnist")
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"broken")  # found, not read: loading names it
+    assert data.available_offline("fashion_mnist")
+    with pytest.raises(data.DataError, match="unknown dataset"):
+        data.available_offline("cifar10")

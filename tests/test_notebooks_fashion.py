@@ -19,16 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from scripts.train_pretrained import inject_parameters  # noqa: E402
 
-
-def _fashion_available() -> bool:
-    try:
-        data.load_mnist("fashion_mnist", download=False, verbose=False)
-    except data.DataError:
-        return False
-    return True
-
-
-FASHION = _fashion_available()
+FASHION = data.available_offline("fashion_mnist")
 
 
 @pytest.mark.skipif(not FASHION, reason="no Fashion-MNIST offline: `sudo apt-get install dataset-fashion-mnist`")

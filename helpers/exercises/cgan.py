@@ -204,11 +204,7 @@ def ex4(generator, judge, history, grid_labels, *, n_per_label: int = 100, seed:
 
 
 def _fashion_present() -> bool:
-    try:
-        data.load_mnist("fashion_mnist", download=False, verbose=False)
-    except data.DataError:
-        return False
-    return True
+    return data.available_offline("fashion_mnist")
 
 
 def confusion_within(predicted, requested, group=UPPER_BODY) -> tuple[float, int]:

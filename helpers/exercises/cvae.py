@@ -8,8 +8,6 @@ solutions notebook); the numbers each check saw are printed with the verdict.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from .. import data
@@ -134,14 +132,7 @@ def ex4(encoder, decoder, x_test, c_test, dataset_name: str, *, n_samples: int =
 
 def fashion_mnist_available() -> bool:
     """Whether Fashion-MNIST is in one of the folders ``data.load_mnist`` searches (no reading, no download)."""
-    spec = data.DATASETS["fashion_mnist"]
-    for _, folder in data.data_folders("fashion_mnist"):
-        folder = Path(folder)
-        if (folder / spec["npz"]).exists() or data.has_idx_files(folder):
-            return True
-        if any(data.has_idx_files(folder / sub) for sub in spec["idx_dirs"]):
-            return True
-    return False
+    return data.available_offline("fashion_mnist")
 
 
 def ex5(dataset, accuracy, knn_share=None) -> CheckResult:
