@@ -90,6 +90,25 @@ def _positive_int(value, what: str, fix: str) -> int:
     return int(value)
 
 
+def _check_batches_fit(n_examples: int, batch_size) -> int:
+    """At least one full batch of data: ``TRAIN_SIZE`` selected some images and ``BATCH_SIZE`` fits in them."""
+    if n_examples <= 0:
+        raise ValueError("there are no training examples: TRAIN_SIZE selected none. "
+                         "Set TRAIN_SIZE = None (every image) or a positive number.")
+    batch_size = _positive_int(batch_size, "BATCH_SIZE", "e.g. BATCH_SIZE = 128")
+    if batch_size > n_examples:
+        raise ValueError(f"BATCH_SIZE = {batch_size} is larger than the {n_examples} training examples: "
+                         "lower BATCH_SIZE or raise TRAIN_SIZE.")
+    return batch_size
+
+
+def _check_same_length(arrays: tuple[np.ndarray, ...]) -> int:
+    n = len(arrays[0])
+    if any(len(a) != n for a in arrays):
+        raise ValueError(f"all training arrays need the same length, got {[len(a) for a in arrays]}")
+    return n
+
+
 def plan_epochs(train_steps: int, n_examples: int, batch_size: int) -> tuple[int, int]:
     """``(epochs, steps_per_epoch)`` for a budget of ``train_steps`` steps over ``n_examples``.
 
@@ -98,30 +117,16 @@ def plan_epochs(train_steps: int, n_examples: int, batch_size: int) -> tuple[int
     Every bad value is an error naming the notebook parameter, never a silent default.
     """
     train_steps = _positive_int(train_steps, "TRAIN_STEPS", "set the training budget to e.g. TRAIN_STEPS = 1000")
-    if n_examples <= 0:
-        raise ValueError("there are no training examples: TRAIN_SIZE selected none. "
-                         "Set TRAIN_SIZE = None (every image) or a positive number.")
-    batch_size = _positive_int(batch_size, "BATCH_SIZE", "e.g. BATCH_SIZE = 128")
-    if batch_size > n_examples:
-        raise ValueError(f"BATCH_SIZE = {batch_size} is larger than the {n_examples} training examples: "
-                         "lower BATCH_SIZE or raise TRAIN_SIZE.")
+    batch_size = _check_batches_fit(n_examples, batch_size)
     steps_per_epoch = n_examples // batch_size
     return max(1, round(train_steps / steps_per_epoch)), steps_per_epoch
 
 
 def _check_training_inputs(arrays: tuple[np.ndarray, ...], epochs, batch_size, sample_every) -> None:
-    n = len(arrays[0])
-    if any(len(a) != n for a in arrays):
-        raise ValueError(f"all training arrays need the same length, got {[len(a) for a in arrays]}")
+    n = _check_same_length(arrays)
     _positive_int(epochs, "epochs (the notebook's EPOCHS, or TRAIN_STEPS through plan_epochs)",
                   "set a positive training budget")
-    if n == 0:
-        raise ValueError("there are no training examples (TRAIN_SIZE selected none): "
-                         "set TRAIN_SIZE = None (every image) or a positive number.")
-    batch_size = _positive_int(batch_size, "batch_size (the notebook's BATCH_SIZE)", "e.g. BATCH_SIZE = 128")
-    if batch_size > n:
-        raise ValueError(f"batch_size={batch_size} (the notebook's BATCH_SIZE) is larger than the {n} training "
-                         "examples: lower BATCH_SIZE or raise TRAIN_SIZE.")
+    _check_batches_fit(n, batch_size)
     _positive_int(sample_every, "sample_every (the notebook's SAMPLE_EVERY)", "e.g. SAMPLE_EVERY = 1")
 
 
@@ -821,11 +826,7 @@ class ShuffledBatches:
 
 def make_batches(arrays: tuple[np.ndarray, ...], batch_size: int, seed: int) -> ShuffledBatches:
     """Shuffled full batches, reshuffled every epoch, deterministic for a given seed (see :class:`ShuffledBatches`)."""
-    n = len(arrays[0])
-    if any(len(a) != n for a in arrays):
-        raise ValueError(f"all training arrays need the same length, got {[len(a) for a in arrays]}")
-    if batch_size > n:
-        raise ValueError(f"batch_size={batch_size} is larger than the {n} training examples; lower it")
+    batch_size = _check_batches_fit(_check_same_length(arrays), batch_size)
     return ShuffledBatches(tuple(arrays), batch_size, seed)
 
 
