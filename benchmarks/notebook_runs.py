@@ -77,35 +77,45 @@ def run_notebook(name: str, parameters: dict, *, fast: bool = True, timeout: int
     first_widget: list[float] = []
     trace: list[tuple[int, int, str]] = []  # (cell index, kernel's VmHWM in bytes after it, first line)
 
-    def on_cell_executed(cell, cell_index, **_):
+    def on_cell_executed(client, cell, cell_index, elapsed):
         if cell_index in explorer_cells and not first_widget:
-            first_widget.append(time.perf_counter() - began)
+            first_widget.append(elapsed)
         peak = _kernel_peak_bytes(client)
         if peak is not None and cell.cell_type == "code":
             trace.append((cell_index, peak, cell.source.strip().splitlines()[0][:70] if cell.source.strip() else ""))
 
-    env = {"COURSE_RUNS_DIR": tempfile.mkdtemp(prefix="nbrun-"), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    saved = dict(os.environ)
-    os.environ.update(env)
-    if fast:
-        os.environ["COURSE_FAST"] = "1"
-    else:
-        os.environ.pop("COURSE_FAST", None)
-    try:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", on_cell_executed=on_cell_executed,
-                                resources={"metadata": {"path": str(path.parent)}})
-        began = time.perf_counter()
-        client.execute()
-        seconds = time.perf_counter() - began
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    seconds = execute(nb, path, fast=fast, timeout=timeout, on_cell_executed=on_cell_executed)
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     match = re.search(r"PEAK_KIB (\d+)", text)
     if not match:
         raise RuntimeError(f"{name}: the peak-memory cell printed no PEAK_KIB line: {text!r}")
     return {"peak_bytes": 1024 * int(match.group(1)), "seconds": seconds,
             "first_widget_s": first_widget[0] if first_widget else None, "notebook": nb, "trace": trace}
+
+
+def execute(nb, path: Path, *, fast: bool, timeout: int = 900, on_cell_executed=None) -> float:
+    """Run ``nb`` (read from ``path``) in a fresh kernel as a student would: fast or full mode, a temporary
+    runs folder, TensorFlow's start-up logs off; return the seconds from kernel start to the last cell.
+    ``on_cell_executed(client, cell, cell_index, seconds_so_far)`` is called after every cell."""
+    saved = dict(os.environ)
+    os.environ.update(COURSE_RUNS_DIR=tempfile.mkdtemp(prefix="nbrun-"), TF_CPP_MIN_LOG_LEVEL="3")
+    if fast:
+        os.environ["COURSE_FAST"] = "1"
+    else:
+        os.environ.pop("COURSE_FAST", None)
+    hook = None
+    if on_cell_executed is not None:
+        def hook(cell, cell_index, **_):
+            on_cell_executed(client, cell, cell_index, time.perf_counter() - began)
+    try:
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", on_cell_executed=hook,
+                                resources={"metadata": {"path": str(path.parent)}})
+        began = time.perf_counter()
+        client.execute()
+        return time.perf_counter() - began
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _kernel_peak_bytes(client) -> int | None:

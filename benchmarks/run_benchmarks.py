@@ -9,10 +9,10 @@ Three parts, each in fresh kernels (``benchmarks/notebook_runs.py`` runs and mea
 A. **Peak kernel memory on full-size data** for every topic notebook: fast mode with every one of
    the 60,000/10,000 Fashion-MNIST images (Debian's ``dataset-fashion-mnist``; skipped without
    it), ``TRAIN_SIZE = None`` (and ``TEST_SIZE = None``, ``EPOCHS = 1`` in 04/05).
-B. **Fresh kernel -> first answering widget, pretrained mode** (``WEIGHTS = "pretrained"``, full
-   mode as an instructor runs it): the notebook is cut after its first explorer cell, whatever
-   the cells' order, and timed from kernel start to the end of that cell (the explorer renders
-   its first image in its constructor).
+B. **Fresh kernel -> answering widgets, pretrained mode** (``WEIGHTS = "pretrained"``, full
+   mode, Run All, as an instructor runs it): the time to the end of the first explorer cell (its
+   first image is rendered then) and to the end of the last cell (only then is the kernel free to
+   answer a slider), with the kernel's peak memory.
 C. In fast mode, the whole notebook, then a probe cell (below):
 
 1. the fast-mode wall time of the whole notebook (``COURSE_FAST=1``, as CI runs it);
@@ -37,21 +37,17 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.notebook_runs import (  # noqa: E402
-    EXPLORER_CELL,
     FULL_SIZE_PARAMETERS,
     TOPIC_NOTEBOOKS,
+    execute,
     fashion_mnist_installed,
-    inject_parameters,
     peak_jumps,
 )
 from benchmarks.notebook_runs import run_notebook as run_measured  # noqa: E402
@@ -112,17 +108,7 @@ def run_notebook(path: Path) -> dict:
     name = path.stem
     expr = STEP_PROBES.get(name, "{}")
     nb.cells.append(nbformat.v4.new_code_cell(PROBE.replace("STEP_EXPR", expr).replace("REPEATS", str(REPEATS))))
-    env_before = dict(os.environ)
-    os.environ.update(COURSE_FAST="1", COURSE_RUNS_DIR=tempfile.mkdtemp(prefix="bench-"), TF_CPP_MIN_LOG_LEVEL="3")
-    try:
-        began = time.perf_counter()
-        client = NotebookClient(nb, timeout=1200, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
-        client.execute()
-        wall = time.perf_counter() - began
-    finally:
-        os.environ.clear()
-        os.environ.update(env_before)
+    wall = execute(nb, path, fast=True, timeout=1200)
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     line = next(line for line in text.splitlines() if line.startswith("BENCHMARK_JSON "))
     result = json.loads(line.split(" ", 1)[1])
@@ -130,27 +116,15 @@ def run_notebook(path: Path) -> dict:
     return result
 
 
-def first_widget_seconds(name: str) -> float | None:
-    """Part B: kernel start -> end of the first explorer cell, pretrained weights, full mode."""
-    path = ROOT / "notebooks" / f"{name}.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    inject_parameters(nb, {"WEIGHTS": "pretrained"})
-    first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and EXPLORER_CELL.search(c.source)), None)
-    if first is None:
-        return None
-    nb.cells = nb.cells[: first + 1]
-    env_before = dict(os.environ)
-    os.environ.pop("COURSE_FAST", None)
-    os.environ.update(COURSE_RUNS_DIR=tempfile.mkdtemp(prefix="bench-"), TF_CPP_MIN_LOG_LEVEL="3")
-    try:
-        began = time.perf_counter()
-        client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
-        client.execute()
-        return time.perf_counter() - began
-    finally:
-        os.environ.clear()
-        os.environ.update(env_before)
+def pretrained_run(name: str) -> dict:
+    """Part B: the instructor's path — a fresh kernel, ``WEIGHTS = "pretrained"``, full mode, Run All. Keys
+    ``first_widget_s`` (kernel start -> end of the first explorer cell) and ``seconds`` (-> the last cell: only
+    then is the kernel idle, so only then does every widget answer), and ``peak_bytes``."""
+    return run_measured(name, {"WEIGHTS": "pretrained"}, fast=False)
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def uptime() -> str:
@@ -210,8 +184,9 @@ def main(argv: list[str]) -> None:
     first_widget = {}
     for name in topics:
         print(f"B. fresh kernel -> first widget, {name}, pretrained ...", flush=True)
-        first_widget[name] = first_widget_seconds(name)
-        print(f"  {first_widget[name]:.1f} s", flush=True)
+        first_widget[name] = pretrained_run(name)
+        run = first_widget[name]
+        print(f"  first widget {run['first_widget_s']:.1f} s, Run All {run['seconds']:.1f} s", flush=True)
     results = {}
     for name in names:
         print(f"running {name} ...", flush=True)
@@ -248,13 +223,16 @@ def main(argv: list[str]) -> None:
             *memory_notes,
             "",
         ]),
-        "## B. Fresh kernel -> first answering widget, `WEIGHTS = \"pretrained\"` (full mode)",
+        "## B. Fresh kernel -> answering widgets, `WEIGHTS = \"pretrained\"` (full mode, Run All)",
         "",
-        "From kernel start to the end of the notebook's first explorer cell (its first image is rendered then).",
+        "From kernel start to the end of the notebook's first explorer cell (its first image is rendered then), and",
+        "to the end of the last cell: a kernel runs one cell at a time, so after Run All a widget answers only from",
+        "then on. Peak: the kernel's resident memory on the embedded sample.",
         "",
-        "| notebook | seconds |",
-        "|---|---:|",
-        *(f"| {name} | {'-' if s is None else f'{s:.1f}'} |" for name, s in first_widget.items()),
+        "| notebook | first widget (s) | whole Run All (s) | peak GiB |",
+        "|---|---:|---:|---:|",
+        *(f"| {name} | {_seconds(r['first_widget_s'])} | {r['seconds']:.1f} | {r['peak_bytes'] / 2**30:.2f} |"
+          for name, r in first_widget.items()),
         "",
         "## C. Fast mode",
         "",

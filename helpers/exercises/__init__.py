@@ -7,5 +7,6 @@ measures the outcome exercise N is about, prints ✓ or ✗ with a hint that say
 """
 
 from ._check import CheckResult, report
+from ._runner import run_notebook_here
 
-__all__ = ["CheckResult", "report"]
+__all__ = ["CheckResult", "report", "run_notebook_here"]

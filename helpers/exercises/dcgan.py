@@ -163,31 +163,3 @@ def ex3(predicted_shape) -> CheckResult:
         f"the layer's output differs in: {', '.join(wrong)}. Sides: section 4's formula with valid padding (no "
         "cropping); channels: what does the first argument of Conv2DTranspose set?"))
 
-
-def run_notebook_here(path, **parameters) -> None:
-    """Run a course notebook's code cells in *this* kernel, with ``parameters`` set right after its parameters
-    cell, its outputs hidden (a solutions notebook then works with the course notebook's models and functions).
-
-    ``%run notebook.ipynb`` cannot do this: the notebook's own parameters cell would overwrite the settings.
-    """
-    import nbformat
-    from IPython import get_ipython
-    from IPython.utils.capture import capture_output
-
-    shell = get_ipython()
-    if shell is None:
-        raise RuntimeError("run_notebook_here runs cells in an IPython kernel: call it from a notebook")
-    notebook = nbformat.read(path, as_version=4)
-    if parameters and not any("parameters" in c.metadata.get("tags", []) for c in notebook.cells):
-        raise ValueError(f"{path} has no cell tagged 'parameters' to set {sorted(parameters)} after")
-    for index, cell in enumerate(notebook.cells):
-        if cell.cell_type != "code":
-            continue
-        with capture_output(display=True):
-            result = shell.run_cell(cell.source, silent=True)
-        if not result.success:
-            raise RuntimeError(f"{path}, cell {index} (id {cell.get('id')}) failed: "
-                               f"{result.error_in_exec or result.error_before_exec!r}")
-        if "parameters" in cell.metadata.get("tags", []):
-            shell.user_ns.update(parameters)
-    print(f"ran {path} with {parameters}")

@@ -18,8 +18,6 @@ measured on the embedded MNIST sample over three seeds (0, 1, 2) with the notebo
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from .. import data, evaluation, vae
@@ -215,34 +213,3 @@ def ex5(dataset: str, z_train, y_train, z_test, y_test) -> CheckResult:
                             "5-NN recall, pullover/coat/shirt": hard,
                             **{f"recall {names[c]}": r for c, r in recall.items()}})
 
-
-def run_notebook_here(shell, path: str | Path, **parameters) -> None:
-    """Run every code cell of the notebook at ``path`` in this kernel (``shell = get_ipython()``), with
-    ``parameters`` replacing those assignments in its ``parameters`` cell (so settings derived from them
-    there, such as ``EPOCHS = config.by_budget(BUDGET, ...)``, follow): the solutions notebook uses it to get
-    the lecture notebook's functions and trained model with the exercise budget. The cells' own output
-    (figures, widgets, progress) is not shown; lines about training runs are."""
-    import re
-
-    import nbformat
-    from IPython.utils.capture import capture_output
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no notebook at {path}: run the solutions notebook from notebooks/solutions/")
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type != "code" or cell.get("id") == "colab-setup":
-            continue
-        source = cell.source
-        if "parameters" in cell.metadata.get("tags", []):
-            for name, value in parameters.items():
-                source, found = re.subn(rf"^{name} = .*$", f"{name} = {value!r}", source, flags=re.MULTILINE)
-                if not found:
-                    raise ValueError(f"{path.name}'s parameters cell does not set {name}")
-        with capture_output() as captured:
-            result = shell.run_cell(source, silent=False, store_history=False)
-        for line in captured.stdout.splitlines():
-            if line.startswith(("New training run", "Resumed", "Trained")):
-                print(line)
-        result.raise_error()
