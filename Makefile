@@ -22,6 +22,9 @@ COLAB_STAMP  := $(COLAB_VENV)/.installed
 COLAB_WIDGET_TESTS := tests/test_widgets.py tests/test_cgan_widgets.py tests/test_vae.py tests/test_cvae.py
 
 TEST_ENV := COURSE_FAST=1 TF_CPP_MIN_LOG_LEVEL=3 COURSE_RUNS_DIR=$$(mktemp -d)
+# test processes (pytest-xdist): most of the suite is notebooks running in kernels, one core each; 2 fills a 2-core
+# machine. What must stay on one worker is set in tests/conftest.py. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: setup setup-runtime check-python git-filter lab test test-main test-colab lint clean-notebooks
 
@@ -67,7 +70,7 @@ test: test-main test-colab
 
 test-main: setup
 	$(BIN)/ruff check .
-	$(TEST_ENV) $(BIN)/python -m pytest
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=15
 
 lint: setup
 	$(BIN)/ruff check .

@@ -78,3 +78,76 @@ def check_label_picker(explorer, expected_label_7: np.ndarray) -> None:
     assert bytes(explorer.image.value) != image_0
     assert bytes(explorer.strip.value) == strip_0, "same z: the strip of all labels does not change"
     np.testing.assert_allclose(explorer.render(), expected_label_7.reshape(28, 28), atol=1e-5)
+
+
+# --------------------------------------------------------------------------- parallel runs (pytest-xdist)
+# `make test` runs the suite on TEST_WORKERS processes (`-n 2 --dist loadscope`). Most of its time is notebooks
+# executing in kernels, one core each, so two workers use both cores of a 2-core machine. A unit of work (a scope)
+# runs whole on one worker: a notebook's nbval cells (one kernel runs them in order) and, by default, a test module
+# (module fixtures such as the JupyterLab server or a trained model are built once). Modules whose tests are
+# independent notebook runs are split, so one long module does not keep a worker busy alone at the end. Scopes
+# that run whole notebooks go first (longest first balances two workers best); the quick unit tests fill the gaps.
+# (xdist's own `--dist loadgroup` marks do not work with pytest 9, which no longer reads `item._nodeid`.)
+SPLIT_BY_TEST = {"test_notebooks_fashion.py", "test_notebook_memory.py"}
+SPLIT_BY_PARAMETER = {"test_claims.py"}  # its tests of one notebook share that notebook's pretrained run (_RUNS)
+RUNS_NOTEBOOKS = SPLIT_BY_TEST | SPLIT_BY_PARAMETER | {
+    "test_widgets_in_jupyterlab.py", "test_site.py", "test_exercises_vae.py", "test_exercises_dcgan.py"}
+
+
+def scope_of(nodeid: str) -> str:
+    """The unit of work a test belongs to, from its node id: see the comment above."""
+    path, _, rest = nodeid.partition("::")
+    module = path.rsplit("/", 1)[-1]
+    if module in SPLIT_BY_TEST:
+        return nodeid
+    if module in SPLIT_BY_PARAMETER and rest.endswith("]"):
+        return f"{path}::[{rest.split('[', 1)[1]}"
+    return path
+
+
+def _runs_notebooks(scope: str) -> bool:
+    path = scope.partition("::")[0]
+    return path.endswith(".ipynb") or path.rsplit("/", 1)[-1] in RUNS_NOTEBOOKS
+
+
+def pytest_configure(config):
+    """In an xdist worker (the kernels it starts inherit its environment):
+
+    - its own runs folder: two workers on the same notebook would otherwise meet on the same run identity
+      (RunInUseError), and a test's kernel must never resume another test's run;
+    - TensorFlow on one thread: two workers, each with TensorFlow's default of a thread pool per core, oversubscribe
+      two cores (two fast-mode notebooks at once, 01 and 03: 33.5 s with the default pools, 22.3 s with one thread
+      each). A value already set in the environment is kept.
+    """
+    import os
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    base = os.environ.get("COURSE_RUNS_DIR")
+    if base:
+        os.environ["COURSE_RUNS_DIR"] = str(Path(base) / worker)
+    for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+
+
+def pytest_collection_modifyitems(config, items):
+    """In an xdist worker: notebook-running scopes first (a stable sort: a scope's tests keep their order)."""
+    import os
+
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: not _runs_notebooks(scope_of(item.nodeid)))
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, absent where it is not installed (make test-colab)
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class CourseScheduling(LoadScopeScheduling):
+        """xdist's loadscope with the course's scopes, in the workers' (sorted) collection order."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+    config.option.loadscopereorder = False  # keep the order above; xdist's own puts the scopes with most tests first
+    return CourseScheduling(config, log)

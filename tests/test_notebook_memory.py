@@ -36,6 +36,7 @@ def test_notebook_on_full_size_data_stays_within_2_gib(name):
     result = run_notebook(name, FULL_SIZE_PARAMETERS[name])
     text = output_text(result["notebook"])
     assert re.search(r"training on 60,000 images\b.*evaluating on 10,000 test images", text), "not the full-size arrays"
+    assert "Fashion-MNIST from" in text, "not Fashion-MNIST (this run is also 04/05's Fashion-MNIST test)"
     peak = result["peak_bytes"]
     assert peak <= BINDER_LIMIT_BYTES, (
         f"{name} peaked at {peak / 2**30:.2f} GiB on 60,000/10,000 images (limit 2 GiB); cells that raised "
