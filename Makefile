@@ -25,6 +25,8 @@ TEST_ENV := COURSE_FAST=1 TF_CPP_MIN_LOG_LEVEL=3 COURSE_RUNS_DIR=$$(mktemp -d)
 # test processes (pytest-xdist): most of the suite is notebooks running in kernels, one core each; 2 fills a 2-core
 # machine. What must stay on one worker is set in tests/conftest.py. TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
+# more pytest options for the suite, e.g. TEST_ARGS=--junitxml=report.xml (benchmarks/test_suite_time.py)
+TEST_ARGS ?=
 
 .PHONY: setup setup-runtime check-python git-filter lab test test-main test-colab lint clean-notebooks
 
@@ -70,7 +72,7 @@ test: test-main test-colab
 
 test-main: setup
 	$(BIN)/ruff check .
-	$(TEST_ENV) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=15
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=15 $(TEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

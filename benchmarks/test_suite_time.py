@@ -1,0 +1,118 @@
+"""Time the test suite as `make test` runs it and write part D of benchmarks/RESULTS.md.
+
+    .venv/bin/python benchmarks/test_suite_time.py               # make test-main with the Makefile's TEST_WORKERS
+    .venv/bin/python benchmarks/test_suite_time.py --workers 0   # one process, for comparison
+
+It runs ``make test-main`` (ruff, then pytest on TEST_WORKERS processes, as `make test` and CI do) with a JUnit
+report, and writes the wall time, pytest's own time and where the time goes: the summed durations of the
+tests, grouped by what they run (on several workers the sums add up to more than the wall time). The Colab
+step of `make test` (``test-colab``) is not included: it runs in its own environment, after this.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.run_benchmarks import RESULTS, cpu_description, machine, uptime  # noqa: E402
+
+SECTION = "## D. Test suite"
+
+# (label, test of a JUnit classname, e.g. "notebooks.solutions.05_cvae_solutions.ipynb" or "tests.test_claims")
+GROUPS = [
+    ("course notebooks under nbval (fast mode, training)", lambda c: c.startswith("notebooks.") and
+     ".solutions." not in c),
+    ("solutions notebooks under nbval", lambda c: c.startswith("notebooks.solutions.")),
+    ("claims: every notebook in pretrained mode", lambda c: c == "tests.test_claims"),
+    ("browser: JupyterLab + Chromium, site", lambda c: c.startswith("tests.browser.")),
+    ("Fashion-MNIST notebook runs", lambda c: c == "tests.test_notebooks_fashion"),
+    ("full-size memory runs (04, 05 on 60,000 images)", lambda c: c == "tests.test_notebook_memory"),
+    ("exercise checks and their notebook edits", lambda c: c.startswith("tests.test_exercise")),
+    ("everything else (helpers' unit tests, user paths, kill test)", lambda c: True),
+]
+
+
+def group_of(classname: str) -> str:
+    return next(label for label, matches in GROUPS if matches(classname))
+
+
+def run_suite(workers: int | None) -> dict:
+    junit = Path(tempfile.mkdtemp(prefix="suite-")) / "junit.xml"
+    command = ["make", "--no-print-directory", "test-main", f"TEST_ARGS=--junitxml={junit}"]
+    if workers is not None:
+        command.append(f"TEST_WORKERS={workers}")
+    began = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - began
+    tail = (result.stdout + result.stderr)[-3000:]
+    if result.returncode != 0:
+        raise SystemExit(f"make test-main failed (exit {result.returncode}); not recording a time:\n{tail}")
+    summary = re.search(r"(\d+) passed.* in ([\d.]+)s", tail)
+    sums: dict[str, float] = defaultdict(float)
+    counts: dict[str, int] = defaultdict(int)
+    for case in ET.parse(junit).iter("testcase"):
+        label = group_of(case.get("classname", ""))
+        sums[label] += float(case.get("time", 0))
+        counts[label] += 1
+    workers_line = re.search(r"created: (\d+)/\d+ workers", tail)
+    return {"wall": wall, "pytest_s": float(summary.group(2)) if summary else None,
+            "passed": int(summary.group(1)) if summary else None, "sums": sums, "counts": counts,
+            "workers": int(workers_line.group(1)) if workers_line else 1,
+            "command": "make test-main" + ("" if workers is None else f" TEST_WORKERS={workers}")}
+
+
+def section(run: dict, began: dt.datetime, started: str, load_before: str, load_after: str, commit: str) -> list[str]:
+    lines = [
+        SECTION, "",
+        f"Measured {began.strftime('%Y-%m-%d %H:%M')} on {cpu_description()} ({started}); commit {commit}; "
+        f"`{run['command']}`, {run['workers']} worker process(es). Regenerate with "
+        "`.venv/bin/python benchmarks/test_suite_time.py`.", "",
+        f"- load before: `{load_before}`", f"- load after:  `{load_after}`", "",
+        f"**{run['passed']} tests passed; pytest {run['pytest_s']:.0f} s, `make test-main` {run['wall']:.0f} s wall** "
+        "(the Colab step of `make test` comes after, in its own environment).", "",
+        "| what the tests run | tests | summed test seconds |", "|---|---:|---:|",
+    ]
+    for label, _ in GROUPS:
+        if run["counts"].get(label):
+            lines.append(f"| {label} | {run['counts'][label]} | {run['sums'][label]:.0f} |")
+    lines += ["", f"Summed over all tests: {sum(run['sums'].values()):.0f} s (per test, on a loaded machine when "
+              "several workers share the cores).", ""]
+    return lines
+
+
+def write_section(lines: list[str]) -> None:
+    """Replace part D of RESULTS.md (or append it), leaving parts A-C as they are."""
+    text = RESULTS.read_text() if RESULTS.is_file() else "# Benchmark results\n"
+    if SECTION in text:
+        text = text[: text.index(SECTION)]
+    RESULTS.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=None, help="TEST_WORKERS (default: the Makefile's)")
+    args = parser.parse_args()
+    started, load_before, began = machine(), uptime(), dt.datetime.now()
+    run = run_suite(args.workers)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=ROOT).stdout.strip()
+    lines = section(run, began, started, load_before, uptime(), commit)
+    write_section(lines)
+    print("\n".join(lines))
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    main()
