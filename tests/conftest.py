@@ -141,6 +141,10 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, absent where it is not installed (make test-colab)
 def pytest_xdist_make_scheduler(config, log):
+    """The course's scopes for `--dist load`, `loadscope` or `loadfile` (a notebook split across workers fails);
+    another mode (`each`, `worksteal`, ...) gets xdist's own scheduler."""
+    if config.getvalue("dist") not in ("load", "loadscope", "loadfile"):
+        return None
     from xdist.scheduler import LoadScopeScheduling
 
     class CourseScheduling(LoadScopeScheduling):
