@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import re
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.run_benchmarks import RESULTS, cpu_description, machine, uptime  # noqa: E402
+from benchmarks.run_benchmarks import RESULTS, machine, uptime  # noqa: E402
 
 SECTION = "## D. Test suite"
 
@@ -75,7 +74,7 @@ def run_suite(workers: int | None) -> dict:
 def section(run: dict, began: dt.datetime, started: str, load_before: str, load_after: str, commit: str) -> list[str]:
     lines = [
         SECTION, "",
-        f"Measured {began.strftime('%Y-%m-%d %H:%M')} on {cpu_description()} ({started}); commit {commit}; "
+        f"Measured {began.strftime('%Y-%m-%d %H:%M')} on {started}; commit {commit}; "
         f"`{run['command']}`, {run['workers']} worker process(es). Regenerate with "
         "`.venv/bin/python benchmarks/test_suite_time.py`.", "",
         f"- load before: `{load_before}`", f"- load after:  `{load_after}`", "",
@@ -114,5 +113,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    os.chdir(ROOT)
     main()
