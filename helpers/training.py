@@ -32,7 +32,7 @@ import textwrap
 import time
 import types
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -287,6 +287,8 @@ def _describe_trackable(obj) -> dict:
         return {"class": type(obj).__name__, **config}
     if isinstance(obj, tf.Variable):
         return {"class": "Variable", "shape": list(obj.shape), "dtype": obj.dtype.name}
+    if isinstance(obj, EarlyStopping):
+        return {"class": "EarlyStopping", "patience": obj.patience, "weights": len(obj.best)}
     return {"class": type(obj).__name__}
 
 
@@ -358,6 +360,8 @@ class History:
     interrupted: bool = False
     steady_seconds: float = 0.0  # time of every step but the first of each train() call (tracing)
     steady_steps: int = 0
+    validation: list[float] = field(default_factory=list)  # the early-stopping score after each epoch
+    stopped_early: bool = False
 
     @property
     def seconds_per_step(self) -> float:
@@ -377,7 +381,53 @@ class History:
             "steps_done": self.steps_done,
             "steady_seconds": self.steady_seconds,
             "steady_steps": self.steady_steps,
+            "validation": self.validation,
+            "stopped_early": self.stopped_early,
         }
+
+    @property
+    def best_epoch(self) -> int | None:
+        """The epoch with the lowest early-stopping score (1-based), None without one."""
+        return int(np.argmin(self.validation)) + 1 if self.validation else None
+
+
+class EarlyStopping(tf.Module):
+    """Stop training when a held-out score stops improving, and give the models its best epoch's weights.
+
+    ``score()`` runs after every epoch and returns one number, lower is better (notebook 04: the negative
+    ELBO of digits held out from training). When it has not improved on its best for ``patience`` epochs,
+    :func:`train` stops; at the end of training the models get the weights of the best epoch back, so what
+    the notebook shows and saves is the model that generalised best, not the last one. Why: a VAE trained
+    long enough on 4,000 digits keeps improving on them while its held-out ELBO gets worse (overfitting).
+
+    The best weights are variables of this object: pass it to the :class:`Checkpointer` beside the models
+    (``early_stopping=stopper``) so a resumed run keeps them; its ``patience`` is part of the run identity.
+    """
+
+    def __init__(self, score: Callable[[], float], *, patience: int, models: Sequence, name: str = "early_stopping"):
+        super().__init__(name=name)
+        self.patience = _positive_int(patience, "patience", "give the number of epochs without improvement to allow")
+        self._score = score  # a plain function: not tracked
+        self._targets = [w for model in models for w in model.weights]
+        if not self._targets:
+            raise ValueError("EarlyStopping needs the models whose best weights it keeps (models=[encoder, decoder])")
+        self.best = [tf.Variable(np.asarray(w), trainable=False, name=f"best_{i}") for i, w in enumerate(self._targets)]
+
+    def score(self) -> float:
+        value = float(self._score())
+        if not math.isfinite(value):
+            raise NonFiniteLossError(f"the early-stopping score is {value}", "early-stopping score", -1, value)
+        return value
+
+    def keep(self) -> None:
+        """Remember the models' current weights as the best."""
+        for best, weight in zip(self.best, self._targets):
+            best.assign(np.asarray(weight))
+
+    def restore_best(self) -> None:
+        """Give the models the remembered best weights."""
+        for best, weight in zip(self.best, self._targets):
+            weight.assign(best.numpy())
 
 
 class Checkpointer:
@@ -619,6 +669,7 @@ class Checkpointer:
                 sample_epochs=list(saved["sample_epochs"]), epochs_done=saved["epochs_done"],
                 seconds=saved["seconds"], steps_done=saved["steps_done"],
                 steady_seconds=saved.get("steady_seconds", 0.0), steady_steps=saved.get("steady_steps", 0),
+                validation=list(saved.get("validation", [])), stopped_early=bool(saved.get("stopped_early", False)),
             )
             history.samples = [img.astype(np.float32) for img in images] if sample_epochs else []
             return history
@@ -864,6 +915,7 @@ def train(
     title: str = "",
     seed: int = 0,
     smooth: int = 10,
+    early_stopping: EarlyStopping | None = None,
 ) -> History:
     """Run ``step`` over shuffled batches of ``arrays`` for ``epochs`` epochs.
 
@@ -874,24 +926,35 @@ def train(
     folder; a checkpoint is written at each snapshot, and an interruption (KeyboardInterrupt)
     saves one and returns normally. Before the first epoch the budget, batch size and runs
     folder are checked; a NaN/inf loss raises :class:`NonFiniteLossError` at once.
+    With ``early_stopping`` (:class:`EarlyStopping`), ``epochs`` is the most it trains: its score is
+    recorded after each epoch (``history.validation``), training stops once it has not improved for its
+    patience, and the models end with the best epoch's weights.
     """
     if isinstance(arrays, np.ndarray):
         arrays = (arrays,)
     _check_training_inputs(arrays, epochs, batch_size, sample_every)
+    if early_stopping is not None and checkpoint is not None and not any(
+            obj is early_stopping for obj in checkpoint.trackables.values()):
+        raise ValueError("pass the EarlyStopping to the Checkpointer too (e.g. early_stopping=stopper), so a resumed "
+                         "run keeps its best weights")
     if checkpoint is None:
-        return _train_loop(step, arrays, epochs, batch_size, None, sample_fn, sample_every, live, title, seed, smooth)
+        return _train_loop(step, arrays, epochs, batch_size, None, sample_fn, sample_every, live, title, seed, smooth,
+                           early_stopping)
     checkpoint.bind(step, epochs=epochs, batch_size=batch_size, arrays=arrays, seed=seed)
     checkpoint.check_room()
     with checkpoint.locked():
         return _train_loop(step, arrays, epochs, batch_size, checkpoint, sample_fn, sample_every, live, title, seed,
-                           smooth)
+                           smooth, early_stopping)
 
 
-def _train_loop(step, arrays, epochs, batch_size, checkpoint, sample_fn, sample_every, live, title, seed, smooth):
+def _train_loop(step, arrays, epochs, batch_size, checkpoint, sample_fn, sample_every, live, title, seed, smooth,
+                early_stopping=None):
     history = checkpoint.restore() if checkpoint else None
     display = LiveDisplay(title, enabled=live)
     if history is not None:
-        print(f"Resumed from {checkpoint.directory}: {history.epochs_done} of {epochs} epochs already done.")
+        stopped = (f" (stopped early: no better held-out score for {early_stopping.patience} epochs)"
+                   if history.stopped_early and early_stopping is not None else "")
+        print(f"Resumed from {checkpoint.directory}: {history.epochs_done} of {epochs} epochs already done{stopped}.")
     else:
         history = History()
     if sample_fn is not None and not history.samples:
@@ -903,6 +966,8 @@ def _train_loop(step, arrays, epochs, batch_size, checkpoint, sample_fn, sample_
     first_step_of_call = history.steps_done  # this call's first step traces the tf.function
     try:
         for epoch in range(start_epoch + 1, epochs + 1):
+            if history.stopped_early:
+                break
             began = time.perf_counter()
             sums: dict[str, float] = {}
             for batch in batches:
@@ -924,11 +989,19 @@ def _train_loop(step, arrays, epochs, batch_size, checkpoint, sample_fn, sample_
                 history.epoch_losses.setdefault(name, []).append(total / steps_per_epoch)
             history.epochs_done = epoch
             losses_text = "  ".join(f"{k} {v[-1]:.3f}" for k, v in history.epoch_losses.items())
+            if early_stopping is not None:
+                history.validation.append(early_stopping.score())
+                if history.best_epoch == epoch:
+                    early_stopping.keep()
+                elif epoch - history.best_epoch >= early_stopping.patience:
+                    history.stopped_early = True
+                losses_text += (f"  held-out {history.validation[-1]:.3f} (best {min(history.validation):.3f}, "
+                                f"epoch {history.best_epoch})")
             eta = history.seconds_per_step * steps_per_epoch * (epochs - epoch)
             line = (f"epoch {epoch}/{epochs}  {losses_text}  {elapsed:.1f} s/epoch "
                     f"({1000 * history.seconds_per_step:.1f} ms/step)  ETA {eta:.0f} s")
             display.progress(line)
-            if epoch % sample_every == 0 or epoch == epochs:
+            if epoch % sample_every == 0 or epoch == epochs or history.stopped_early:
                 if sample_fn is not None:
                     history.samples.append(np.asarray(sample_fn(), np.float32))
                     history.sample_epochs.append(epoch)
@@ -944,9 +1017,16 @@ def _train_loop(step, arrays, epochs, batch_size, checkpoint, sample_fn, sample_
             checkpoint.save(history)
         where = f"; checkpoint saved in {checkpoint.directory}, run the cell again to resume" if checkpoint else ""
         print(f"Interrupted after {history.epochs_done} of {epochs} epochs. The models keep what they learned{where}.")
-    if history.epochs_done == epochs and epochs > start_epoch:
-        print(f"Trained {epochs - start_epoch} epochs in {history.seconds:.1f} s "
-              f"({1000 * history.seconds_per_step:.1f} ms per step after the first, which traces the step).")
+    finished = history.epochs_done == epochs or history.stopped_early
+    if finished and history.epochs_done > start_epoch:
+        stop = (f", stopped early: no better held-out score in the {early_stopping.patience} epochs after epoch "
+                f"{history.best_epoch}" if history.stopped_early else "")
+        print(f"Trained {history.epochs_done - start_epoch} epochs in {history.seconds:.1f} s "
+              f"({1000 * history.seconds_per_step:.1f} ms per step after the first, which traces the step){stop}.")
+    if early_stopping is not None and history.validation and finished:
+        early_stopping.restore_best()
+        print(f"Early stopping: the models now hold the weights of epoch {history.best_epoch} of "
+              f"{history.epochs_done}, the best held-out score ({min(history.validation):.3f}).")
     return history
 
 

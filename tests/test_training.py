@@ -483,3 +483,81 @@ def test_lock_names_the_other_process(tmp_path):
         holder.kill()
         holder.wait()
     assert ckpt.restore() is None  # the lock dies with its process
+
+
+def _scripted_score(model, scores):
+    """A held-out score that follows ``scores`` epoch by epoch, remembering the model's weights at each call."""
+    seen = []
+
+    def score():
+        seen.append([w.copy() for w in model.get_weights()])
+        return scores[len(seen) - 1]
+
+    return score, seen
+
+
+def test_early_stopping_stops_after_patience_and_restores_the_best_epoch(capsys):
+    model, _, step, arrays = _regression_problem()
+    score, seen = _scripted_score(model, [5.0, 4.0, 3.0, 3.5, 3.2, 9.0, 9.0, 9.0])
+    stopper = training.EarlyStopping(score, patience=2, models=[model])
+    history = training.train(step, arrays, epochs=8, batch_size=32, live=False, early_stopping=stopper)
+    assert history.stopped_early and history.epochs_done == 5 and history.best_epoch == 3
+    assert history.validation == [5.0, 4.0, 3.0, 3.5, 3.2]
+    for best, now in zip(seen[2], model.get_weights()):  # epoch 3's weights, not epoch 5's
+        np.testing.assert_array_equal(best, now)
+    assert not all(np.array_equal(a, b) for a, b in zip(seen[4], model.get_weights()))
+    out = capsys.readouterr().out
+    assert "stopped early" in out and "weights of epoch 3 of 5" in out
+
+
+def test_early_stopping_survives_an_interruption_and_a_finished_run_returns_at_once(tmp_path, capsys):
+    scores = [5.0, 4.0, 3.0, 3.5, 3.2, 9.0]
+    model, opt, step, arrays = _regression_problem()
+    score, seen = _scripted_score(model, scores)
+    stopper = training.EarlyStopping(score, patience=2, models=[model])
+    ckpt = training.Checkpointer(tmp_path / "run", {"lr": 0.05}, model=model, optimizer=opt, early_stopping=stopper)
+    wrapped = _interrupt_after(step, 4 * 8)
+    history = training.train(wrapped, arrays, epochs=8, batch_size=32, checkpoint=ckpt, sample_every=1, live=False,
+                             early_stopping=stopper)
+    assert history.interrupted and history.epochs_done == 4 and not history.stopped_early
+    best_weights = seen[2]
+
+    fresh, fresh_opt, fresh_step, _ = _regression_problem(seed=1)
+    fresh_score, fresh_seen = _scripted_score(fresh, scores[4:])  # the resumed run scores epochs 5, 6, ...
+    fresh_stopper = training.EarlyStopping(fresh_score, patience=2, models=[fresh])
+    ckpt2 = training.Checkpointer(tmp_path / "run", {"lr": 0.05}, model=fresh, optimizer=fresh_opt,
+                                  early_stopping=fresh_stopper)
+    history = training.train(wrapped, arrays, epochs=8, batch_size=32, checkpoint=ckpt2, sample_every=1,
+                             live=False, early_stopping=fresh_stopper)
+    assert history.stopped_early and history.epochs_done == 5 and history.best_epoch == 3
+    assert len(fresh_seen) == 1, "only epoch 5 is trained and scored after the resume"
+    for best, now in zip(best_weights, fresh.get_weights()):  # the best weights came back from the checkpoint
+        np.testing.assert_allclose(best, now)
+
+    again, again_opt, again_step, _ = _regression_problem(seed=2)
+    again_score, again_seen = _scripted_score(again, scores)
+    again_stopper = training.EarlyStopping(again_score, patience=2, models=[again])
+    ckpt3 = training.Checkpointer(tmp_path / "run", {"lr": 0.05}, model=again, optimizer=again_opt,
+                                  early_stopping=again_stopper)
+    capsys.readouterr()
+    history = training.train(wrapped, arrays, epochs=8, batch_size=32, checkpoint=ckpt3, sample_every=1,
+                             live=False, early_stopping=again_stopper)
+    assert history.stopped_early and not again_seen, "a run that stopped early is not trained again"
+    assert "stopped early" in capsys.readouterr().out
+    for best, now in zip(best_weights, again.get_weights()):
+        np.testing.assert_allclose(best, now)
+
+
+def test_early_stopping_patience_is_part_of_the_run_identity_and_must_be_checkpointed(tmp_path):
+    model, opt, step, arrays = _regression_problem()
+    stoppers = [training.EarlyStopping(lambda: 1.0, patience=p, models=[model]) for p in (2, 3)]
+    dirs = {training.Checkpointer(tmp_path, {}, model=model, early_stopping=s).directory for s in stoppers}
+    assert len(dirs) == 2
+    ckpt = training.Checkpointer(tmp_path, {}, model=model, optimizer=opt)
+    with pytest.raises(ValueError, match="pass the EarlyStopping to the Checkpointer"):
+        training.train(step, arrays, epochs=2, batch_size=32, checkpoint=ckpt, live=False, early_stopping=stoppers[0])
+    with pytest.raises(ValueError, match="patience"):
+        training.EarlyStopping(lambda: 1.0, patience=0, models=[model])
+    nan_stopper = training.EarlyStopping(lambda: float("nan"), patience=2, models=[model])
+    with pytest.raises(training.NonFiniteLossError, match="early-stopping score"):
+        training.train(step, arrays, epochs=2, batch_size=32, live=False, early_stopping=nan_stopper)
