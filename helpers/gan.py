@@ -13,12 +13,29 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 
-def make_gan_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim: int, seed: int = 0):
+def update_weight_average(average_model, model, decay: float) -> None:
+    """One step of an exponential moving average (EMA) of ``model``'s weights, kept in ``average_model``.
+
+    ``average <- decay * average + (1 - decay) * weight`` for every weight, BatchNormalization's moving
+    statistics included (they belong to the averaged weights). Why: a GAN's generator does not settle; it
+    keeps moving as D moves, so the weights of any one step carry that step's noise (speckles, stray
+    strokes). Averaging the recent steps' weights cancels much of it (Yazıcı et al., 2019; standard in
+    BigGAN and StyleGAN); the average is used only for sampling and never trained, and costs no extra
+    gradient. ``decay`` sets the memory: about ``1 / (1 - decay)`` steps.
+    """
+    for average, weight in zip(average_model.weights, model.weights):
+        average.assign(decay * average + (1.0 - decay) * weight)
+
+
+def make_gan_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim: int, seed: int = 0,
+                        ema_generator=None, ema_decay: float = 0.999):
     """One compiled GAN iteration: a discriminator step, then a non-saturating generator step.
 
     D's loss is the mean of binary cross-entropy on real (label 1) and generated (label 0)
     images; G's loss is binary cross-entropy of D(G(z)) against label 1. Each tape only updates
     its own network's weights. Noise comes from a SeedGenerator (fresh noise on every call).
+    With ``ema_generator`` (a second generator of the same architecture, starting from G's weights),
+    each step ends with :func:`update_weight_average`.
     """
     bce = keras.losses.BinaryCrossentropy()
     noise_seeds = keras.random.SeedGenerator(seed)
@@ -40,6 +57,8 @@ def make_gan_train_step(generator, discriminator, g_optimizer, d_optimizer, late
             g_loss = bce(tf.ones_like(d_on_fake), d_on_fake)
         g_grads = g_tape.gradient(g_loss, generator.trainable_weights)
         g_optimizer.apply_gradients(zip(g_grads, generator.trainable_weights))
+        if ema_generator is not None:
+            update_weight_average(ema_generator, generator, ema_decay)
         return {"d_loss": d_loss, "g_loss": g_loss}
 
     return train_step
