@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.results_file import replace_section  # noqa: E402
 from benchmarks.run_benchmarks import RESULTS, machine, uptime  # noqa: E402
 
 SECTION = "## D. Test suite"
@@ -91,11 +92,8 @@ def section(run: dict, began: dt.datetime, started: str, load_before: str, load_
 
 
 def write_section(lines: list[str]) -> None:
-    """Replace part D of RESULTS.md (or append it), leaving parts A-C as they are."""
-    text = RESULTS.read_text() if RESULTS.is_file() else "# Benchmark results\n"
-    if SECTION in text:
-        text = text[: text.index(SECTION)]
-    RESULTS.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines))
+    """Replace part D of RESULTS.md (or append it), leaving the other parts as they are."""
+    replace_section(SECTION, lines, RESULTS)
 
 
 def main() -> None:
