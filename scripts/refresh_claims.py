@@ -2,6 +2,7 @@
 
     python scripts/refresh_claims.py notebooks/01_gan.ipynb            # report: claim, quoted, measured
     python scripts/refresh_claims.py notebooks/01_gan.ipynb --write    # also rewrite the numbers that moved
+    python scripts/refresh_claims.py notebooks/01_gan.ipynb --write --exact  # and every digit that changed
 
 The notebook runs once in pretrained mode exactly as ``tests/test_claims.py`` runs it (same parameters, same
 kernel-side evaluation of every claim's ``expr``). A claim whose measurement left its tolerance is reported;
@@ -38,7 +39,7 @@ def locate(text: str, value: float) -> list[re.Match]:
     return found
 
 
-def refresh(path: Path, write: bool) -> int:
+def refresh(path: Path, write: bool, exact: bool = False) -> int:
     os.environ["COURSE_FAST"] = "1"  # as `make test` runs the claims test; claims_parameters set the sizes quoted
     nb = nbformat.read(path, as_version=4)
     claims = read_claims(nb, path.name)
@@ -53,19 +54,20 @@ def refresh(path: Path, write: bool) -> int:
         if not isinstance(got, float):
             manual.append(f"{claim.where}: expr failed: {got}")
             continue
-        if abs(got - claim.value) <= claim.tol:
+        matches = locate(claim.text, claim.value)
+        shown = matches[0][0] if len(matches) == 1 else None
+        decimals = len(shown.split(".")[1]) if shown and "." in shown else 0
+        if abs(got - claim.value) <= claim.tol and not (exact and shown and f"{got:.{decimals}f}" != shown):
             continue
         moved += 1
         print(f"{claim.where}: quoted {claim.value}, measured {got:.4g} (tol {claim.tol})")
         if not write:
             continue
         cell = nb.cells[claim.cell]
-        matches = locate(claim.text, claim.value)
         if len(matches) != 1 or claim.text not in cell.source:
             manual.append(f"{claim.where}: number {claim.value} not found once in the text; edit by hand")
             continue
-        match = matches[0]
-        decimals = len(match[0].split(".")[1]) if "." in match[0] else 0
+        match, old_text = matches[0], claim.text
         new_number = f"{got:.{decimals}f}"
         new_text = claim.text[: match.start()] + new_number + claim.text[match.end():]
         cell.source = cell.source.replace(claim.text, new_text, 1)
@@ -78,7 +80,7 @@ def refresh(path: Path, write: bool) -> int:
         for raw in cell.metadata["claims"]:
             if raw.get("expr") == claim.expr and raw["text"] == new_text:
                 raw["value"] = round(got, max(decimals, 1) + 1) if decimals < 3 else round(got, decimals + 1)
-        print(f"    {claim.text!r} -> {new_text!r}")
+        print(f"    {old_text!r} -> {new_text!r}")
     for line in manual:
         print("MANUAL:", line)
     if write:
@@ -91,6 +93,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--exact", action="store_true",
+                        help="also rewrite numbers within tolerance whose printed digits differ (after a retrain)")
     args = parser.parse_args()
     for notebook in args.notebooks:
-        refresh(notebook.resolve(), args.write)
+        refresh(notebook.resolve(), args.write, args.exact)
