@@ -28,14 +28,16 @@ def update_weight_average(average_model, model, decay: float) -> None:
 
 
 def make_gan_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim: int, seed: int = 0,
-                        ema_generator=None, ema_decay: float = 0.999):
+                        ema_generator=None, ema_decay: float = 0.999, real_label: float = 1.0):
     """One compiled GAN iteration: a discriminator step, then a non-saturating generator step.
 
     D's loss is the mean of binary cross-entropy on real (label 1) and generated (label 0)
     images; G's loss is binary cross-entropy of D(G(z)) against label 1. Each tape only updates
     its own network's weights. Noise comes from a SeedGenerator (fresh noise on every call).
     With ``ema_generator`` (a second generator of the same architecture, starting from G's weights),
-    each step ends with :func:`update_weight_average`.
+    each step ends with :func:`update_weight_average`. ``real_label`` below 1 is one-sided label
+    smoothing (Salimans et al., 2016): D's target for real images only, e.g. 0.9, so D is never pushed to
+    be certain; G's target stays 1.
     """
     bce = keras.losses.BinaryCrossentropy()
     noise_seeds = keras.random.SeedGenerator(seed)
@@ -47,7 +49,7 @@ def make_gan_train_step(generator, discriminator, g_optimizer, d_optimizer, late
         with tf.GradientTape() as d_tape:
             d_real = discriminator(real_images, training=True)
             d_fake = discriminator(generator(noise, training=True), training=True)
-            d_loss = 0.5 * (bce(tf.ones_like(d_real), d_real) + bce(tf.zeros_like(d_fake), d_fake))
+            d_loss = 0.5 * (bce(real_label * tf.ones_like(d_real), d_real) + bce(tf.zeros_like(d_fake), d_fake))
         d_grads = d_tape.gradient(d_loss, discriminator.trainable_weights)
         d_optimizer.apply_gradients(zip(d_grads, discriminator.trainable_weights))
 

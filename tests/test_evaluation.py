@@ -266,3 +266,16 @@ def test_nyquist_share_known_patterns():
     assert shares[2] < 0.01 and shares[3] == 0.0
     noise = np.random.default_rng(0).uniform(0, 1, (400, 28, 28)).astype(np.float32)
     assert evaluation.nyquist_share(noise).mean() == pytest.approx(3 / 783, rel=0.15)  # Parseval: 3 of 783
+
+
+def test_copy_check_tells_copies_from_fresh_digits():
+    (x_train, _), (x_test, _) = data.load_mnist("mnist")  # sorted by class: draw random, disjoint sets
+    order = np.random.default_rng(0).permutation(len(x_train))
+    train, others, heldout = x_train[order[:500]], x_train[order[500:600]], x_test[::2]
+    copies = evaluation.copy_check(train[:100], train, heldout)  # every reference training digit is used: n = 500
+    assert copies.n_reference == 500 and copies.to_train < 1e-3 and copies.ratio < 1e-3
+    fresh = evaluation.copy_check(others, train, heldout)  # real digits neither set holds
+    assert 0.85 < fresh.ratio < 1.15, fresh
+    assert "ratio" in str(fresh)
+    with pytest.raises(ValueError, match="need generated images"):
+        evaluation.copy_check(train[:0], train, heldout)
