@@ -64,6 +64,22 @@ def notebook_namespace(notebook: str, latent_dim: int, lr: float, beta_1: float,
     return ns
 
 
+def radford_discriminator():
+    """03's discriminator made faithful to Radford et al. (2016): BatchNormalization on every convolution but
+    the first (none on D's input), LeakyReLU(0.2), strided convolutions, and no dropout (the paper uses none)."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(32, 4, strides=2, padding="same"), layers.LeakyReLU(0.2),
+            layers.Conv2D(64, 4, strides=2, padding="same", use_bias=False), layers.BatchNormalization(),
+            layers.LeakyReLU(0.2),
+            layers.Flatten(),
+            layers.Dense(1, activation="sigmoid"),
+        ],
+        name="radford_discriminator",
+    )
+
+
 def ema_updater(generator, ema_generator, decay: float):
     """The notebooks' averaging step (``helpers.gan.update_weight_average``), compiled."""
     return tf.function(lambda: gan_helpers.update_weight_average(ema_generator, generator, decay))
@@ -113,8 +129,9 @@ def run(args) -> None:
         step, g_opt, d_opt = ns["make_train_step"](generator, discriminator)
         arrays = (x_train, data.one_hot(y_train, 10))
     else:
-        discriminator = ns["build_discriminator"]()
-        step = gan_helpers.make_gan_train_step(generator, discriminator, g_opt, d_opt, args.latent_dim, seed=args.seed)
+        discriminator = radford_discriminator() if args.d_variant == "radford" else ns["build_discriminator"]()
+        step = gan_helpers.make_gan_train_step(generator, discriminator, g_opt, d_opt, args.latent_dim, seed=args.seed,
+                                               real_label=args.real_label)
         arrays = (x_train,)
     ema_generator, update = None, None
     if args.ema:
@@ -184,7 +201,9 @@ def results_section() -> list[str]:
                   if "label_accuracy" in r else f"{r.get('classes_present', '')}/10")
         s = r["settings"]
         run = r["tag"] or "-"
-        run += f" (lr {s['lr']:g}" + (f", D lr {s['lr_d']:g}" if s.get("lr_d") else "") + f", β1 {s['beta_1']:g})"
+        run += (f" (lr {s['lr']:g}" + (f", D lr {s['lr_d']:g}" if s.get("lr_d") else "") + f", β1 {s['beta_1']:g}"
+                + (f", real label {s['real_label']:g}" if s.get("real_label", 1.0) != 1.0 else "")
+                + (f", batch {s['batch_size']}" if s.get("batch_size") else "") + ")")
         lines.append(f"| {r['model']} | {run} | {r['weights']} | {r['step']:,} | {r['train_seconds']:.0f} | "
                      f"{r['frechet']:.1f} | {r['ratio']:.2f} | {r['diversity']:.2f} | {r['nearest_train_median']:.2f} "
                      f"| {labels} |")
@@ -224,10 +243,13 @@ if __name__ == "__main__":
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--lr-d", type=float, default=0.0, help="D's learning rate (0: same as --lr)")
     parser.add_argument("--beta-1", type=float, default=0.5)
+    parser.add_argument("--real-label", type=float, default=1.0, help="D's target for real images (0.9: smoothing)")
     parser.add_argument("--batch-size", type=int, default=0, help="0: the notebook's")
     parser.add_argument("--latent-dim", type=int, default=100)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--tag", default="")
+    parser.add_argument("--d-variant", choices=["notebook", "radford"], default="notebook",
+                        help="03 only: the notebook's discriminator, or one with BatchNormalization and no dropout")
     parser.add_argument("--save", default="", help="save the (EMA) generator here at the end")
     parser.add_argument("--summary", action="store_true")
     parser.add_argument("--write-results", action="store_true", help="rewrite part E of benchmarks/RESULTS.md")
