@@ -39,13 +39,15 @@ def locate(text: str, value: float) -> list[re.Match]:
     return found
 
 
-def refresh(path: Path, write: bool, exact: bool = False) -> int:
+def refresh(path: Path, write: bool, exact: bool = False, executed: Path | None = None) -> int:
     os.environ["COURSE_FAST"] = "1"  # as `make test` runs the claims test; claims_parameters set the sizes quoted
     nb = nbformat.read(path, as_version=4)
     claims = read_claims(nb, path.name)
     parameters = {"WEIGHTS": "pretrained"} if _has_weights_switch(nb) else {}
     parameters.update(nb.metadata.get("claims_parameters", {}))
     run = run_notebook(path, parameters, claims, timeout=1200)
+    if executed is not None:
+        nbformat.write(run["nb"], executed)
     moved, manual = 0, []
     for key, claim in enumerate(claims):
         if claim.expr is None or (claim.source is not None and claim.source != run["source"]):
@@ -64,8 +66,9 @@ def refresh(path: Path, write: bool, exact: bool = False) -> int:
         if not write:
             continue
         cell = nb.cells[claim.cell]
-        if len(matches) != 1 or claim.text not in cell.source:
-            manual.append(f"{claim.where}: number {claim.value} not found once in the text; edit by hand")
+        if len(matches) != 1 or cell.source.count(claim.text) != 1:
+            manual.append(f"{claim.where}: number {claim.value} not found once in the text, or the text not once in "
+                          "the cell; edit by hand")
             continue
         match, old_text = matches[0], claim.text
         new_number = f"{got:.{decimals}f}"
@@ -74,13 +77,17 @@ def refresh(path: Path, write: bool, exact: bool = False) -> int:
         for raw in cell.metadata["claims"]:
             if raw["text"] == claim.text:
                 raw["text"] = new_text
-        for other in claims:  # later claims of this cell that quote the same text now quote the new one
-            if other.cell == claim.cell and other.text == claim.text:
+        for other in claims:  # this claim and later ones of this cell that quote the same text now quote the new one
+            if other.cell == claim.cell and other.text == old_text:
                 other.text = new_text
         for raw in cell.metadata["claims"]:
             if raw.get("expr") == claim.expr and raw["text"] == new_text:
                 raw["value"] = round(got, max(decimals, 1) + 1) if decimals < 3 else round(got, decimals + 1)
         print(f"    {old_text!r} -> {new_text!r}")
+    for index, cell in enumerate(nb.cells):  # a rewrite inside one claim's text can break another's overlapping text
+        for raw in cell.metadata.get("claims", []):
+            if raw["text"] not in cell.source:
+                manual.append(f"{path.name}, cell {index}: claim text {raw['text']!r} is no longer in the cell")
     for line in manual:
         print("MANUAL:", line)
     if write:
@@ -93,8 +100,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--executed", type=Path, help="also save the executed notebook here (one notebook only)")
     parser.add_argument("--exact", action="store_true",
                         help="also rewrite numbers within tolerance whose printed digits differ (after a retrain)")
     args = parser.parse_args()
     for notebook in args.notebooks:
-        refresh(notebook.resolve(), args.write, args.exact)
+        refresh(notebook.resolve(), args.write, args.exact, args.executed)
