@@ -283,3 +283,21 @@ def test_malformed_claims_name_their_cell(tmp_path):
     nb.cells = [cell]
     with pytest.raises(ValueError, match="x.ipynb, cell 0 .*needs expr, value and tol"):
         read_claims(nb, "x.ipynb")
+
+
+def test_refresh_claims_rewrites_a_moved_number_and_leaves_true_ones(tmp_path, monkeypatch):
+    from scripts.refresh_claims import locate, refresh
+
+    monkeypatch.setenv("COURSE_FAST", "1")  # refresh() sets it, as make test does; restored after the test
+    assert [m[0] for m in locate("118.2–152.1 and 2.0×", 152.1)] == ["152.1"]
+    assert locate("at 3.2× it", 3.24) and not locate("at 3.2× it", 3.3)
+    path = _tiny_notebook(tmp_path)
+    assert refresh(path, write=True) == 1  # only the false '2.0×' claim moved
+    nb = nbformat.read(path, as_version=4)
+    prose = nb.cells[2]
+    assert "the ratio is 5.0×" in prose.source and "49.5 nats" in prose.source
+    assert [c["text"] for c in prose.metadata["claims"]] == ["49.5 nats", "5.0×", "49.5"]
+    claims = read_claims(nb, path.name)
+    run = run_notebook(path, {"WEIGHTS": "pretrained", **nb.metadata["claims_parameters"]}, claims, timeout=120)
+    failures, _ = check_claims(claims, nb, run["values"], "sample")
+    assert not failures, failures
