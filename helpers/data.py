@@ -610,3 +610,18 @@ def subset(x: np.ndarray, y: np.ndarray, n: int | None, seed: int = 0) -> tuple[
         return x, y
     idx = np.sort(np.random.default_rng(seed).choice(len(x), size=n, replace=False))
     return x[idx], y[idx]
+
+
+def hold_out(x: np.ndarray, y: np.ndarray, n: int, seed: int = 0) -> tuple[tuple[np.ndarray, np.ndarray],
+                                                                            tuple[np.ndarray, np.ndarray]]:
+    """Split ``n`` random examples off for early stopping: ``(x_keep, y_keep), (x_held, y_held)``.
+
+    The kept examples stay in their original order; with ``n = 0`` they are ``x`` and ``y`` unchanged (so a run
+    without early stopping trains on exactly the same arrays). Notebooks 04 and 05 hold out a tenth.
+    """
+    if not 0 <= n < len(x) or len(x) != len(y):
+        raise ValueError(f"cannot hold out {n} of {len(x)} examples ({len(y)} labels): need 0 <= n < {len(x)}")
+    order = np.random.default_rng(seed).permutation(len(x))
+    held, keep = order[:n], np.sort(order[n:])
+    return (x[keep], y[keep]), (x[held], y[held])
+

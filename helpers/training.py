@@ -401,7 +401,8 @@ class EarlyStopping(tf.Module):
     long enough on 4,000 digits keeps improving on them while its held-out ELBO gets worse (overfitting).
 
     The best weights are variables of this object: pass it to the :class:`Checkpointer` beside the models
-    (``early_stopping=stopper``) so a resumed run keeps them; its ``patience`` is part of the run identity.
+    (``early_stopping=stopper``; ``None`` is left out, so one call serves runs with and without early stopping)
+    so a resumed run keeps them; its ``patience`` is part of the run identity.
     """
 
     def __init__(self, score: Callable[[], float], *, patience: int, models: Sequence, name: str = "early_stopping"):
@@ -464,6 +465,7 @@ class Checkpointer:
 
     def __init__(self, directory: str | os.PathLike, config: Mapping | None = None, *,
                  step: Callable | None = None, **trackables):
+        trackables = {name: obj for name, obj in trackables.items() if obj is not None}  # e.g. early_stopping=None
         if not trackables:
             raise ValueError("Checkpointer needs the models/optimizers to save, e.g. generator=g, g_opt=opt")
         self.root = Path(directory)

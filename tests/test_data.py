@@ -461,3 +461,19 @@ def test_available_offline_finds_the_searched_folders_without_reading(isolated):
     assert data.available_offline("fashion_mnist")
     with pytest.raises(data.DataError, match="unknown dataset"):
         data.available_offline("cifar10")
+
+
+def test_hold_out_splits_disjointly_keeps_order_and_is_a_no_op_at_zero():
+    x, y = np.arange(100).reshape(50, 2), np.arange(50) % 10
+    (x_keep, y_keep), (x_held, y_held) = data.hold_out(x, y, 5, seed=42)
+    assert len(x_keep) == 45 and len(x_held) == 5
+    assert set(x_keep[:, 0]).isdisjoint(x_held[:, 0]) and set(x_keep[:, 0]) | set(x_held[:, 0]) == set(x[:, 0])
+    assert list(x_keep[:, 0]) == sorted(x_keep[:, 0]) and list(y_keep) == list(x_keep[:, 0] // 2 % 10)
+    assert list(y_held) == list(x_held[:, 0] // 2 % 10)  # labels travel with their images
+    again = data.hold_out(x, y, 5, seed=42)
+    np.testing.assert_array_equal(again[1][0], x_held)
+    (same_x, same_y), (none_x, _) = data.hold_out(x, y, 0)
+    np.testing.assert_array_equal(same_x, x) and np.testing.assert_array_equal(same_y, y)
+    assert len(none_x) == 0
+    with pytest.raises(ValueError, match="cannot hold out 50 of 50"):
+        data.hold_out(x, y, 50)

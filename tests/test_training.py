@@ -561,3 +561,10 @@ def test_early_stopping_patience_is_part_of_the_run_identity_and_must_be_checkpo
     nan_stopper = training.EarlyStopping(lambda: float("nan"), patience=2, models=[model])
     with pytest.raises(training.NonFiniteLossError, match="early-stopping score"):
         training.train(step, arrays, epochs=2, batch_size=32, live=False, early_stopping=nan_stopper)
+
+
+def test_checkpointer_leaves_out_a_none_trackable(tmp_path):
+    model, opt, _, _ = _regression_problem()
+    with_none = training.Checkpointer(tmp_path, {}, model=model, optimizer=opt, early_stopping=None)
+    without = training.Checkpointer(tmp_path, {}, model=model, optimizer=opt)
+    assert set(with_none.trackables) == {"model", "optimizer"} and with_none.directory == without.directory
