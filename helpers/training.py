@@ -76,7 +76,17 @@ class RunInUseError(RuntimeError):
 
 
 class RunsFolderError(OSError):
-    """The runs folder cannot hold a checkpoint (not writable, not a folder, or full)."""
+    """The runs folder cannot hold a checkpoint (not writable, not a folder, or full).
+
+    Raised during training (a checkpoint that could not be written), it carries ``history``: the
+    :class:`History` of the epochs that ran (the models keep their weights in memory too)."""
+
+    history: History | None = None
+
+
+_RUNS_FOLDER_FIX = (f"set ${RUNS_DIR_ENV} to a writable folder with free space (e.g. "
+                    f"`export {RUNS_DIR_ENV}=~/course-runs` before starting Jupyter, or os.environ in the first cell), "
+                    "or free some space")
 
 
 # --------------------------------------------------------------------------- budget checks
@@ -554,11 +564,27 @@ class Checkpointer:
             os.close(fd)
 
     # ---- checks ---------------------------------------------------------------------------
+    def checkpoint_bytes(self) -> int:
+        """What one checkpoint writes, estimated before the first step: every variable (weights, the optimizers'
+        state) plus, for an optimizer that has not made its slots yet, two per trainable weight (Adam's moments:
+        the most any optimizer here keeps), the history and the samples (a few KiB)."""
+        def nbytes(variables) -> int:
+            return sum(int(np.prod(v.shape)) * np.dtype(str(getattr(v.dtype, "name", v.dtype))).itemsize
+                       for v in variables)
+
+        total = sum(nbytes(_variables(obj)) for obj in self.trackables.values())
+        models = [obj for obj in self.trackables.values() if isinstance(obj, keras.Model)]
+        for obj in self.trackables.values():
+            if isinstance(obj, keras.optimizers.Optimizer) and not getattr(obj, "built", True):
+                total += 2 * nbytes(v for model in models for v in model.trainable_variables) // max(
+                    1, sum(isinstance(o, keras.optimizers.Optimizer) for o in self.trackables.values()))
+        return total + 2**16
+
     def check_room(self) -> None:
-        """Before training: the runs folder exists or can be made, is writable, and has room for
-        one checkpoint (4x the variables' bytes: weights, two Adam slots, margin; plus 1 MiB)."""
-        fix = (f"set ${RUNS_DIR_ENV} to a writable folder with free space (e.g. `export {RUNS_DIR_ENV}=~/course-runs` "
-               "before starting Jupyter, or os.environ in the first cell), or free some space")
+        """Before training: the runs folder exists or can be made, is writable, and has room for what the
+        checkpoints of a run occupy at their peak: during a save the two kept ones and the new one exist at once
+        (:meth:`checkpoint_bytes` each), less what this run's earlier checkpoints already hold; plus 1 MiB."""
+        fix = _RUNS_FOLDER_FIX
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -571,13 +597,15 @@ class Checkpointer:
             probe.unlink()
         except OSError as error:
             raise RunsFolderError(f"Cannot write into the runs folder {self.root} ({error}); {fix}.") from error
-        variable_bytes = sum(int(np.prod(v.shape)) * np.dtype(str(getattr(v.dtype, "name", v.dtype))).itemsize
-                             for obj in self.trackables.values() for v in _variables(obj))
-        needed = 4 * variable_bytes + 2**20
+        one = self.checkpoint_bytes()
+        run = self.directory if self._budget else None
+        held = sum(f.stat().st_size for f in run.rglob("*") if f.is_file()) if run and run.is_dir() else 0
+        needed = max(one, (KEEP_CHECKPOINTS + 1) * one - held) + 2**20
         free = shutil.disk_usage(self.root).free
         if free < needed:
-            raise RunsFolderError(f"The runs folder {self.root} has {free / 2**20:.1f} MiB free; one checkpoint needs "
-                                  f"about {needed / 2**20:.1f} MiB; {fix}.")
+            raise RunsFolderError(f"The runs folder {self.root} has {free / 2**20:.1f} MiB free; its checkpoints need "
+                                  f"about {needed / 2**20:.1f} MiB ({KEEP_CHECKPOINTS + 1} at once during a save, "
+                                  f"{one / 2**20:.1f} MiB each); {fix}.")
 
     # ---- save / restore -------------------------------------------------------------------
     def _prepare(self) -> Path:
@@ -598,7 +626,47 @@ class Checkpointer:
         return entries
 
     def save(self, history: History) -> None:
-        """Write a checkpoint of the current weights and ``history`` (number = steps done)."""
+        """Write a checkpoint of the current weights and ``history`` (number = steps done).
+
+        A write that fails (a full disk, a quota, a folder that went away) is a :class:`RunsFolderError` naming
+        the folder and the fix: the files of this checkpoint are removed again and the manifest still names the
+        previous complete checkpoints, so the run resumes from the newest of them.
+        """
+        try:
+            self._save(history)
+        except (OSError, tf.errors.OpError) as error:
+            if isinstance(error, RunsFolderError):
+                raise
+            run = self.directory
+            with contextlib.suppress(OSError):
+                self._remove_unnamed(run, history.steps_done)
+            kept = self._complete_steps(run)
+            left = (f"the newest complete checkpoint (step {kept[-1]}) is still there and a run of this cell resumes "
+                    "from it" if kept else "no complete checkpoint of this run was written")
+            reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+            raise RunsFolderError(
+                f"Could not write the checkpoint of step {history.steps_done} in {run} ({type(error).__name__}: "
+                f"{reason}); {left}; {_RUNS_FOLDER_FIX}.") from error
+
+    def _complete_steps(self, run: Path) -> list[int]:
+        """The steps of the checkpoints the manifest names (what restore() would consider)."""
+        try:
+            return sorted(int(e["number"]) for e in self._manifest_entries(run))
+        except (OSError, ValueError, KeyError, TypeError):
+            return []
+
+    def _remove_unnamed(self, run: Path, number: int) -> None:
+        """After a failed save: the files of checkpoint ``number`` unless the manifest names it, and temp files."""
+        if number in self._complete_steps(run):
+            return
+        for name in self._checkpoint_files(run, {number}):
+            path = run / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        for path in [*run.iterdir(), *((run / "tf").iterdir() if (run / "tf").is_dir() else ())]:
+            if re.match(r"^\..*\.tmp-\d+$", path.name) or (path.name.startswith(f"ckpt-{number:06d}")):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+    def _save(self, history: History) -> None:
         with self.locked():
             run = self._prepare()
             number = history.steps_done
@@ -949,6 +1017,19 @@ def train(
                            smooth, early_stopping)
 
 
+def _save_or_hand_back(checkpoint: Checkpointer, history: History) -> None:
+    """Save; when the runs folder cannot take the checkpoint, stop with the error carrying the epochs that ran."""
+    try:
+        checkpoint.save(history)
+    except RunsFolderError as error:
+        history.interrupted = True
+        error.history = history
+        error.args = (f"{error.args[0]} Training stopped after {history.epochs_done} epochs ({history.steps_done} "
+                      "steps); the models keep what they learned, and the History of those epochs is this error's "
+                      "`history` (in the next cell: `import sys; history = sys.last_value.history`).",)
+        raise
+
+
 def _train_loop(step, arrays, epochs, batch_size, checkpoint, sample_fn, sample_every, live, title, seed, smooth,
                 early_stopping=None):
     history = checkpoint.restore() if checkpoint else None
@@ -1008,7 +1089,7 @@ def _train_loop(step, arrays, epochs, batch_size, checkpoint, sample_fn, sample_
                     history.samples.append(np.asarray(sample_fn(), np.float32))
                     history.sample_epochs.append(epoch)
                 if checkpoint:
-                    checkpoint.save(history)
+                    _save_or_hand_back(checkpoint, history)
                 display.snapshot(line, history, smooth)
     except KeyboardInterrupt:
         history.interrupted = True
@@ -1016,7 +1097,7 @@ def _train_loop(step, arrays, epochs, batch_size, checkpoint, sample_fn, sample_
             history.samples.append(np.asarray(sample_fn(), np.float32))
             history.sample_epochs.append(history.epochs_done)
         if checkpoint:
-            checkpoint.save(history)
+            _save_or_hand_back(checkpoint, history)
         where = f"; checkpoint saved in {checkpoint.directory}, run the cell again to resume" if checkpoint else ""
         print(f"Interrupted after {history.epochs_done} of {epochs} epochs. The models keep what they learned{where}.")
     finished = history.epochs_done == epochs or history.stopped_early

@@ -392,7 +392,7 @@ def test_read_only_or_full_runs_folder_fails_before_training(tmp_path, monkeypat
         ckpt.check_room()
     monkeypatch.undo()
     monkeypatch.setattr(training.shutil, "disk_usage", lambda path: shutil_usage(free=1000))
-    with pytest.raises(training.RunsFolderError, match="MiB free; one checkpoint needs"):
+    with pytest.raises(training.RunsFolderError, match="MiB free; its checkpoints need"):
         training.train(step, arrays, epochs=1, batch_size=32, checkpoint=ckpt, live=False)
     assert int(opt.iterations.numpy()) == 0
 
