@@ -110,8 +110,61 @@ def _runs_notebooks(scope: str) -> bool:
     return path.endswith(".ipynb") or path.rsplit("/", 1)[-1] in RUNS_NOTEBOOKS
 
 
+# --------------------------------------------------------------------------- kernels that cannot collide
+# jupyter_client's default TCP transport picks a kernel's five ports by binding port 0 and closing the socket; the
+# kernel binds them again about a second later. Anything else on the machine (a kernel started by the other xdist
+# worker, an outgoing connection given an ephemeral port) can take a port in that window: the kernel then dies with
+# "ZMQError: Address already in use" ("Kernel died before replying to kernel_info"), as a fresh-clone CI run did.
+# Test kernels talk over Unix sockets instead (ZeroMQ's IPC transport), each in a folder of its own: a name no other
+# process can hold, so no window to lose. It covers every kernel started in a test process (nbval's KernelManager and
+# nbclient's AsyncKernelManager, a subclass); the JupyterLab server of the browser tests
+# is a separate process and is configured with --KernelManager.transport=ipc (tests/browser/jupyterlab_driver.py).
+# Measured in benchmarks/kernel_starts.py.
+_kernel_sockets: Path | None = None  # this process's folder, made at its first kernel start, removed at its end
+
+
+def kernel_socket_folder() -> Path:
+    """A short folder for this process's kernel sockets (a Unix socket path must fit in 107 bytes)."""
+    import tempfile
+
+    global _kernel_sockets
+    if _kernel_sockets is None or not _kernel_sockets.is_dir():
+        _kernel_sockets = Path(tempfile.mkdtemp(prefix="kernels-"))
+    return _kernel_sockets
+
+
+def use_ipc_kernels() -> None:
+    """Make every kernel manager this process creates from now on use the IPC transport, in a folder of its own
+    (unless its transport or address is given explicitly)."""
+    import tempfile
+
+    from jupyter_client.manager import KernelManager  # AsyncKernelManager (nbclient) is a subclass; nbval uses it
+
+    original = KernelManager.__init__
+    if getattr(original, "course_ipc", False):
+        return
+
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if "transport" not in kwargs and "ip" not in kwargs and self.transport == "tcp":
+            # before any port is picked (LocalPortCache caches ports only for tcp); the sockets are <ip>-1, <ip>-2...
+            self.transport = "ipc"
+            self.ip = str(Path(tempfile.mkdtemp(prefix="k", dir=kernel_socket_folder())) / "zmq")
+
+    __init__.course_ipc = True
+    KernelManager.__init__ = __init__
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    if _kernel_sockets is not None:
+        shutil.rmtree(_kernel_sockets, ignore_errors=True)
+
+
 def pytest_configure(config):
-    """In an xdist worker (the kernels it starts inherit its environment):
+    """Every process: test kernels on the IPC transport (above). In an xdist worker (the kernels it starts inherit
+    its environment):
 
     - its own runs folder: two workers on the same notebook would otherwise meet on the same run identity
       (RunInUseError), and a test's kernel must never resume another test's run;
@@ -121,6 +174,7 @@ def pytest_configure(config):
     """
     import os
 
+    use_ipc_kernels()
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker:
         return

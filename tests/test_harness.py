@@ -18,6 +18,7 @@ def _run_pytest_on(tmp_path: Path, source: str) -> subprocess.CompletedProcess:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = tmp_path / "probe.ipynb"
     nbformat.write(nb, path)
+    (tmp_path / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text())  # kernels on IPC, as here
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path),
          str(path)],
@@ -73,3 +74,22 @@ def test_two_workers_run_each_notebook_whole_in_order(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "14 passed" in result.stdout, result.stdout[-3000:]
+
+
+def test_test_kernels_use_unix_sockets_of_their_own():
+    """Kernels started by the suite (nbclient here; nbval's the same way) use the IPC transport, each in a folder of
+    its own: two workers starting kernels at once cannot pick the same TCP port (see tests/conftest.py)."""
+    from conftest import kernel_socket_folder
+    from nbclient import NotebookClient
+
+    addresses = []
+    for _ in range(2):
+        nb = new_notebook(cells=[new_code_cell(
+            "import json, ipykernel.connect as c\ninfo = json.loads(c.get_connection_info())\n"
+            "print(info['transport'], info['ip'])")])
+        NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+        transport, ip = nb.cells[0].outputs[0]["text"].split()  # what the kernel itself was told
+        assert transport == "ipc"
+        assert Path(ip).parent.parent == kernel_socket_folder()
+        addresses.append(ip)
+    assert addresses[0] != addresses[1]

@@ -12,9 +12,10 @@ import json
 import os
 import re
 import secrets
-import socket
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -59,12 +60,6 @@ def missing_requirement() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # --------------------------------------------------------------------------- notebooks
 
 
@@ -96,20 +91,24 @@ def error_outputs(path: Path) -> list[str]:
 
 
 class JupyterLabServer:
-    """``jupyter lab`` from this Python environment on a free localhost port with a random token,
-    isolated config/settings/runtime folders under ``home``, extra environment for its kernels."""
+    """``jupyter lab`` from this Python environment on a localhost port of its own with a random token,
+    isolated config/settings folders under ``home``, extra environment for its kernels.
+
+    Nothing is picked free and bound later (another process could take it in between, see the kernel note in
+    tests/conftest.py): the server binds port 0 itself and reports the port it got in its runtime file; its
+    kernels use the IPC transport, their sockets in a short runtime folder (a Unix socket path has 107 bytes)."""
 
     def __init__(self, root_dir: Path, home: Path, env: dict[str, str]):
         self.root_dir, self.home = root_dir, home
-        self.port = free_port()
+        self.port: int | None = None  # known once the server runs
         self.token = secrets.token_hex(16)
-        self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = home / "jupyterlab.log"
         self.env = {**os.environ, **env}
-        for name in ("config", "data", "runtime", "settings", "workspaces"):
+        for name in ("config", "data", "settings", "workspaces"):
             (home / name).mkdir(parents=True, exist_ok=True)
+        self.runtime = Path(tempfile.mkdtemp(prefix="jlab-"))
         self.env.update(JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
-                        JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
+                        JUPYTER_RUNTIME_DIR=str(self.runtime), JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
                         JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
         for name, values in LAB_SETTINGS.items():
             plugin_file = home / "settings" / name  # settings/@jupyterlab/<plugin>-extension/<name>.jupyterlab-settings
@@ -120,8 +119,8 @@ class JupyterLabServer:
     def start(self, timeout: float = 120.0) -> None:
         command = [
             sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-            f"--ServerApp.root_dir={self.root_dir}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
-            "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root_dir}", "--ServerApp.ip=127.0.0.1", "--ServerApp.port=0",
+            "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}", "--KernelManager.transport=ipc",
             "--ServerApp.terminals_enabled=False", "--LabApp.extension_manager=readonly",
         ]
         self._log = open(self.log_path, "w")  # closed in stop()
@@ -132,14 +131,28 @@ class JupyterLabServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"jupyter lab exited with {self.process.returncode}:\n{self.log_tail()}")
             try:
-                with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2) as reply:
-                    if reply.status == 200:
-                        return
+                self.port = self.port or self._port_from_runtime_file()
+                if self.port:
+                    with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2) as reply:
+                        if reply.status == 200:
+                            return
             except OSError:
                 pass  # not listening yet: poll again until the deadline, which raises with the server's log
             time.sleep(0.3)
         self.stop()
         raise RuntimeError(f"jupyter lab did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def _port_from_runtime_file(self) -> int | None:
+        """The port the server bound, from the jpserver-<pid>.json it writes once it listens."""
+        info = self.runtime / f"jpserver-{self.process.pid}.json"
+        try:
+            return int(json.loads(info.read_text())["port"])
+        except (OSError, ValueError, KeyError):
+            return None  # not written yet (or half-written): ask again
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def lab_url(self, notebook: str) -> str:
         """The notebook alone in a workspace of its own (``reset``: no tabs restored from earlier pages)."""
@@ -181,6 +194,7 @@ class JupyterLabServer:
                 self.process.wait()
         if getattr(self, "_log", None):
             self._log.close()
+        shutil.rmtree(self.runtime, ignore_errors=True)
 
 
 def launch_chromium(playwright, profile_dir: Path, viewport=(1400, 1000)):

@@ -118,6 +118,12 @@ def notebook_shot(page, path) -> None:
     page.set_viewport_size({"width": width, "height": 1000})
 
 
+def test_server_kernels_use_unix_sockets(executed):
+    """The server's kernels use the IPC transport (no TCP port to lose to another process; tests/conftest.py)."""
+    files = list(executed["server"].runtime.glob("kernel-*.json"))
+    assert files and {json.loads(f.read_text())["transport"] for f in files} == {"ipc"}
+
+
 def test_every_cell_runs_without_error(executed):
     run, page, stem = executed["run"], executed["page"], executed["stem"]
     not_run = [i for i, prompt in enumerate(run["prompts"]) if not re.fullmatch(r"\[\d+\]:", prompt)]
