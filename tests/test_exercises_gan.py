@@ -50,7 +50,7 @@ def _train_discriminator(discriminator, generator, real, steps=60, seed=0):
     rng = np.random.default_rng(seed)
     # many fresh generators (none of them the check's own): D learns "grey noise is fake", not one net's noise
     generators = [generator] + [check.fresh_copy(generator, seed=100 * k) for k in range(1, 9)]
-    optimizer = keras.optimizers.Adam(2e-3)  # decisive in few steps: mean D(fresh fakes) well below the check's 0.1
+    optimizer = keras.optimizers.Adam(2e-3)  # decisive in few steps: mean D(fresh fakes) well below the check's 0.2
     bce = keras.losses.BinaryCrossentropy()
     for _ in range(steps):
         x = real[rng.integers(0, len(real), 64)]

@@ -22,8 +22,11 @@ EX2_MAX_CHANGE_C = 0.01
 EX3_MAX_KL = 0.5
 EX3_MAX_Z_TO_C = 0.2
 # Exercise 4, LATENT_DIM = 16, seeds 0-2: test -ELBO 127.8-128.1 nats vs 144.5 for the shipped 2-D CVAE on
-# the same test digits (unchanged notebook in the exercise budget: 149.7-152.1).
-EX4_MIN_GAIN_NATS = 10.0
+# the same test digits (unchanged notebook in the exercise budget: 149.7-152.1). With today's shipped CVAE (141.9)
+# over seeds 0-3 and 42 in the solutions notebook's fast run (benchmarks/RESULTS.md part G) the 16-D model gains
+# 13.7-15.0 nats; a 2-D model trained in the exercise budget loses 8-10: 6 sits 7.7 nats below the smallest gain
+# (10 was 3.7 below it).
+EX4_MIN_GAIN_NATS = 6.0
 # Exercise 5, Fashion-MNIST (60,000 garments, 3 epochs), seeds 0-2: label accuracy 60-61 % by the Fashion-MNIST
 # judge (90 % on real test garments; chance 10 %); class from the 5 nearest codes 36-38 %.
 EX5_MIN_ACCURACY = 0.4

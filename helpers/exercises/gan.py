@@ -17,9 +17,13 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 # Exercise 1: ||grad G|| under the non-saturating loss / under the student's loss, for a fresh generator
-# judged by the trained discriminator. Measured at the exercise budget: see the module docstring.
-EX1_MIN_GRADIENT_RATIO = 10.0
-EX1_MAX_D_ON_FRESH_FAKES = 0.1  # "D rejects the fakes": mean D(G(z)) of a fresh generator below this
+# judged by the trained discriminator. Over seeds 0-3 and 42 in the solutions notebook's fast run (benchmarks/
+# RESULTS.md part G): the ratio is 1.0 for the untouched loss and 10.4-18.3 for the saturating one, so 3 sits a
+# factor of 3 from both; mean D(G(z)) after D's training is 0.052-0.089 (0.1003 once with other thread counts),
+# an untrained D gives about 0.5, so 0.2 leaves twice the largest seen. At D = 0.2 the per-image gradient ratio
+# (1 - D) / D is still 4, above the 3 asked for.
+EX1_MIN_GRADIENT_RATIO = 3.0
+EX1_MAX_D_ON_FRESH_FAKES = 0.2  # "D rejects the fakes": mean D(G(z)) of a fresh generator below this
 # Exercise 4: a collapsed generator (D not learning) vs a normal one at the same budget.
 EX4_MAX_PIXEL_SPREAD = 0.4  # mean pairwise pixel distance of samples / the same for real test digits
 EX4_N_SAMPLES = 200
@@ -88,7 +92,8 @@ def gradient_ratio(generator_loss, generator, discriminator, *, n: int = 256, se
 
 
 def ex1(generator_loss, generator, discriminator) -> CheckResult:
-    """Saturating loss: with D rejecting the fakes, G's gradient is at least 10x smaller than the non-saturating one."""
+    """Saturating loss: with D rejecting the fakes, G's gradient is several times (at least 3x) smaller than the
+    non-saturating one."""
     ratio, d_mean = gradient_ratio(generator_loss, generator, discriminator)
     measured = {"mean D(G(z)) for fresh G": d_mean, "gradient ratio non-saturating / yours": ratio}
     if d_mean > EX1_MAX_D_ON_FRESH_FAKES:

@@ -27,7 +27,10 @@ KL_BY_HAND = 0.5 * 1.0 + 0.5 * (np.exp(-2.0) + 1.0)  # the closed form for mu = 
 LECTURE_NOISE_STDDEV = 0.1  # the lecture's epsilon ~ N(0, 0.1^2)
 COLLAPSED_KL = 0.5  # nats: below this the code carries (almost) nothing about the image
 ALIKE_SPREAD = 0.1  # spread of decoded images relative to the real digits' spread: "all alike" below it
-CHANCE_LIKE_KNN = 0.2  # 5-NN accuracy "towards chance" (chance is 0.1)
+# 5-NN accuracy "towards chance" (chance is 0.1). Over seeds 0-3 and 42 in the solutions notebook's fast run
+# (benchmarks/RESULTS.md part G): the collapsed model 0.105-0.170, the untouched one 0.392-0.442; 0.28 sits 0.11 from
+# both (0.2 was 0.03 above the collapsed model's worst seed).
+CHANCE_LIKE_KNN = 0.28
 LECTURE_KL_SHORTFALL = 2.0  # nats the lecture's KL term must under-charge (measured 4.0-4.2)
 OWN_SAMPLING_ADVANTAGE = 5.0  # nats a lecture-trained model must gain from its own sampling (measured 16-20)
 FAIR_GAP_LIMIT = 15.0  # nats: "trained comparably" (fair gap measured -1.7 to +3.7; untrained: hundreds)
