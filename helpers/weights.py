@@ -274,12 +274,52 @@ def _import_custom_layers(path: Path) -> None:
         importlib.import_module(module)
 
 
+# Config keys that a newer Keras writes and an older one (down to the floor in pyproject.toml) rejects
+# as unexpected keyword arguments, with the value that means "the old behaviour". Keras 3.15 saves
+# ``input_axes``/``output_axes`` in every initializer and ``renorm*`` in BatchNormalization; Keras 3.13
+# (Colab's) knows neither. A key at its default is dropped before deserializing, so the same file
+# builds the same model on both; a key set to anything else would change the model, so it stays and
+# the load fails with a message that names it.
+NEWER_KERAS_DEFAULTS: dict[str, object] = {
+    "input_axes": None, "output_axes": None,
+    "renorm": False, "renorm_clipping": None, "renorm_momentum": 0.99,
+}
+
+
+def _read_config(path: Path) -> dict:
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return json.loads(archive.read("config.json"))
+
+
+def portable_config(config):
+    """``config`` without the keys of :data:`NEWER_KERAS_DEFAULTS` that sit at their defaults
+    (harmless on a Keras that knows them: the default is what it would use anyway)."""
+    if isinstance(config, dict):
+        return {key: portable_config(value) for key, value in config.items()
+                if not (key in NEWER_KERAS_DEFAULTS and value == NEWER_KERAS_DEFAULTS[key])}
+    if isinstance(config, list):
+        return [portable_config(value) for value in config]
+    return config
+
+
 def load_model(name: str, dataset: str = "mnist", verbose: bool = True) -> keras.Model:
-    """The shipped model ``name`` (architecture + weights), loaded in Keras's safe mode and
-    checked against its registry entry (parameters, shapes, latent size)."""
+    """The shipped model ``name`` (architecture + weights), built in Keras's safe mode from the
+    file's config (made portable to older Keras, see :data:`NEWER_KERAS_DEFAULTS`), filled with
+    every weight of the file, and checked against its registry entry (parameters, shapes, latent size)."""
     info = entry(name, dataset)
     _import_custom_layers(info["path"])
-    model = keras.saving.load_model(info["path"], compile=False, safe_mode=True)
+    config = portable_config(_read_config(info["path"]))
+    try:
+        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    except TypeError as err:
+        raise WeightsError(
+            f"Keras {keras.__version__} cannot build the shipped model {name!r} from {info['path'].name}: "
+            f"{str(err).splitlines()[0][:300]}. The file was saved by a newer Keras with a setting this one "
+            f"lacks; upgrade Keras (pip install -U keras) or set WEIGHTS = 'train'."
+        ) from err
+    load_all_weights(model, info["path"], name)
     check_model(model, info)
     if verbose:
         print("Loaded pretrained " + describe(info))

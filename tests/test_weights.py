@@ -329,3 +329,34 @@ def test_course_home_that_is_not_a_clone_is_named(installed_copy):
         "try:\n    data.load_mnist(download=False)\nexcept data.DataError as err:\n    print('ERROR', err)\n"
     ), cwd=installed_copy["outside"], COURSE_HOME=str(installed_copy["outside"]))
     assert f"COURSE_HOME='{installed_copy['outside']}' is not a clone" in out
+
+
+def test_portable_config_drops_newer_keras_keys_only_at_their_defaults():
+    """Keras 3.15 writes input_axes/output_axes and renorm* that Keras 3.13 (Colab) rejects; at their
+    defaults they are dropped (same model), otherwise kept, so an older Keras refuses rather than
+    building a different model."""
+    config = {"class_name": "Dense", "config": {
+        "kernel_initializer": {"config": {"seed": None, "input_axes": None, "output_axes": None}},
+        "layers": [{"renorm": False, "renorm_momentum": 0.99, "renorm_clipping": None, "momentum": 0.9},
+                   {"renorm": True, "renorm_momentum": 0.5}]}}
+    portable = weights.portable_config(config)
+    assert portable["config"]["kernel_initializer"] == {"config": {"seed": None}}
+    assert portable["config"]["layers"] == [{"momentum": 0.9}, {"renorm": True, "renorm_momentum": 0.5}]
+
+
+@pytest.mark.parametrize("name", sorted(weights.registry()))
+def test_shipped_models_load_whole_and_match_keras_own_loader(name):
+    """Every shipped model loads whole with load_model (portable config + every weight), and gives what Keras's
+    own loader gives where the running Keras reads the file itself (3.15); on Colab's 3.13 only load_model can."""
+    info = weights.registry()[name]
+    ours = weights.load_model(name, info["dataset"], verbose=False)
+    rng = np.random.default_rng(0)
+    x = [rng.random((2, *tensor.shape[1:]), np.float32) for tensor in ours.inputs]
+    x = x[0] if len(x) == 1 else x
+    try:
+        theirs = keras.saving.load_model(weights.entry(name, info["dataset"])["path"], compile=False)
+    except TypeError as err:  # Keras 3.13 on a 3.15 file: the reason load_model exists
+        assert "input_axes" in str(err) or "renorm" in str(err), err
+        return
+    for a, b in zip(keras.tree.flatten(ours(x, training=False)), keras.tree.flatten(theirs(x, training=False))):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
