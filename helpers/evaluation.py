@@ -80,7 +80,7 @@ class Judge:
         self.info = info or {}
         self._features = keras.Model(model.inputs[0], [model.get_layer(FEATURE_LAYER).output, model.outputs[0]])
         # One compiled forward pass for every batch size: eager calls on batches of 500 raised a kernel's peak memory
-        # by 580 MiB on 10,000 images, this one on batches of 100 by 40 MiB, in about the same time (12 s, 1 thread)
+        # by 580 MiB on 10,000 images, this one on batches of 100 by 110 MiB, in about the same time (12 s, 1 thread)
         self._forward = tf.function(lambda x: self._features(x, training=False), reduce_retracing=True,
                                     input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)])
 
