@@ -4,6 +4,7 @@ notebook, and the git filter that keeps tracked notebooks clean while JupyterLab
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -14,48 +15,62 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
-COLAB_CELL_ID = "colab-setup"
+sys.path.insert(0, str(ROOT))
+from scripts import sync_setup_cells  # noqa: E402
+
+TOPIC_NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
+NOTEBOOKS = sync_setup_cells.notebooks()  # the topic notebooks and their solutions
+COLAB_CELL_ID = sync_setup_cells.CELL_ID
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+CLONE_PATHS = {"Colab": "/content/genmodels-course", "Kaggle": "/kaggle/working/genmodels-course"}
 
 
 def repository_url() -> str:
-    """The one place the public repository's address is written: the README's 'Repository:' line."""
-    found = re.findall(r"^Repository: <(https://github\.com/[\w.-]+/[\w.-]+)>$", (ROOT / "README.md").read_text(), re.M)
-    assert len(found) == 1, "README.md needs exactly one line 'Repository: <https://github.com/OWNER/NAME>'"
-    return found[0]
+    return sync_setup_cells.repository_url()
 
 
 def colab_cell_source(nb_path: Path) -> str:
     nb = nbformat.read(nb_path, as_version=4)
     cell = nb.cells[1]
-    assert cell.cell_type == "code" and cell.get("id") == COLAB_CELL_ID, f"{nb_path.name}: cell 1 is the Colab cell"
+    assert cell.cell_type == "code" and cell.get("id") == COLAB_CELL_ID, f"{nb_path.name}: cell 1 is the set-up cell"
     return cell.source
 
 
 def test_every_notebook_is_covered():
-    assert [p.name for p in NOTEBOOKS][:1] == ["00_setup.ipynb"] and len(NOTEBOOKS) == 8
+    assert [p.name for p in TOPIC_NOTEBOOKS][:1] == ["00_setup.ipynb"] and len(TOPIC_NOTEBOOKS) == 8
+    assert len(NOTEBOOKS) == 13 and all(p.name.endswith("_solutions.ipynb") for p in NOTEBOOKS[8:])
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_title_cell_badges_open_this_notebook(path):
-    """A badge that opens another notebook (copy-paste slip) or another repository is caught here."""
+def test_title_cell_badges_open_this_notebook_at_this_release(path):
+    """A badge that opens another notebook (copy-paste slip), another repository or another release than the one
+    its set-up cell clones is caught here."""
     repo = repository_url().removeprefix("https://github.com/")
+    ref = sync_setup_cells.release_ref()
+    rel = path.relative_to(ROOT).as_posix()
     title = nbformat.read(path, as_version=4).cells[0]
     assert title.cell_type == "markdown" and title.source.startswith("# ")
     colab = re.findall(r"\]\((https://colab\.research\.google\.com/github/[^)]*)\)", title.source)
     binder = re.findall(r"\]\((https://mybinder\.org/v2/gh/[^)]*)\)", title.source)
-    assert colab == [f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{path.name}"]
-    assert binder == [f"https://mybinder.org/v2/gh/{repo}/main?labpath=notebooks%2F{path.name}"]
-    assert "load average" not in title.source and "benchmarks/RESULTS.md" in title.source
+    assert colab == [f"https://colab.research.google.com/github/{repo}/blob/{ref}/{rel}"]
+    assert binder == [f"https://mybinder.org/v2/gh/{repo}/{ref}?labpath={rel.replace('/', '%2F')}"]
+    assert "load average" not in title.source
+    if path in TOPIC_NOTEBOOKS:
+        assert "benchmarks/RESULTS.md" in title.source
 
 
-def test_colab_cell_is_the_same_in_every_notebook_and_clones_the_readme_repository():
-    sources = {p.name: colab_cell_source(p) for p in NOTEBOOKS}
-    assert len(set(sources.values())) == 1, "the Colab cell differs between notebooks"
-    source = next(iter(sources.values()))
-    assert f'COURSE_REPO = "{repository_url()}"' in source
-    assert "os.chdir(" in source and "!cd" not in source and "%cd" not in source
+def test_setup_cells_and_badges_are_in_sync_with_the_template_and_the_version():
+    """Every notebook's cell 1 is scripts/sync_setup_cells.py's template for this release and its own folder:
+    after a version bump or a template change, run that script."""
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "sync_setup_cells.py"), "--check"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for path in NOTEBOOKS:
+        source = colab_cell_source(path)
+        assert f'COURSE_REPO = "{repository_url()}"' in source
+        assert f'os.environ.get("COURSE_REF", "{sync_setup_cells.release_ref()}")' in source
+        assert f'COURSE_NOTEBOOK_DIR = "{path.parent.relative_to(ROOT).as_posix()}"' in source
+        assert "os.chdir(" in source and "!cd" not in source and "%cd" not in source
 
 
 def test_colab_cell_is_a_silent_no_op_outside_colab(tmp_path):
@@ -67,24 +82,43 @@ def test_colab_cell_is_a_silent_no_op_outside_colab(tmp_path):
         nbformat.v4.new_code_cell(colab_cell_source(NOTEBOOKS[1])),
         nbformat.v4.new_code_cell("import os\nprint(os.getcwd())"),
     ]
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAGGLE_")}
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+                   ).execute(env=env)
     assert nb.cells[0].outputs == []
     assert nb.cells[1].outputs[0]["text"].strip() == str(tmp_path)
 
 
-def test_colab_cell_in_a_fake_colab_clones_changes_directory_and_imports_helpers(tmp_path):
-    """With `google.colab` in sys.modules, the cell clones (here: this repository through file://, offline),
-    ends in the clone's notebooks/ and imports `helpers` from the clone; run twice, it does not clone again."""
+def released_origin(tmp_path: Path) -> str:
+    """A stand-in for the public repository: a bare clone of this one with the release tag on HEAD (offline)."""
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("needs git and a git checkout of the repository")
-    clone = tmp_path / "content" / "genmodels-course"
-    source = colab_cell_source(NOTEBOOKS[4])
-    for old, new in ((repository_url(), f"file://{ROOT}"), ("/content/genmodels-course", str(clone))):
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(ROOT), str(origin))
+    git(origin, "tag", "--force", sync_setup_cells.release_ref(), "HEAD")
+    return f"file://{origin}"
+
+
+def hosted_cell(path: Path, host: str, origin: str, clone: Path) -> str:
+    source = colab_cell_source(path)
+    for old, new in ((repository_url(), origin), (CLONE_PATHS[host], str(clone))):
         assert source.count(f'"{old}"') == 1, old
         source = source.replace(f'"{old}"', json.dumps(new))
+    return source
+
+
+@pytest.mark.parametrize("path", [NOTEBOOKS[4], NOTEBOOKS[-2]], ids=lambda p: p.name)
+def test_colab_cell_in_a_fake_colab_clones_the_release_changes_directory_and_imports_helpers(tmp_path, path):
+    """With `google.colab` in sys.modules, the cell clones the release tag (here from a local stand-in for the
+    repository), ends in the notebook's own folder of the clone (a solutions notebook in notebooks/solutions, where
+    its `../` paths hold), imports `helpers` from the clone and says so in one line; run twice, it does not clone
+    again."""
+    clone = tmp_path / "content" / "genmodels-course"
+    source = hosted_cell(path, "Colab", released_origin(tmp_path), clone)
     driver = f"""
 import json, os, sys, types
 sys.modules["google.colab"] = types.ModuleType("google.colab")
+os.environ.pop("COURSE_REF", None)
 os.chdir({str(tmp_path)!r})
 cell = {source!r}
 exec(cell, {{}})
@@ -96,10 +130,64 @@ print(json.dumps({{"cwd": os.getcwd(), "helpers": helpers.__file__, "path_entrie
 """
     result = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["cwd"] == str(clone / "notebooks")
+    lines = result.stdout.strip().splitlines()
+    ref = sync_setup_cells.release_ref()
+    folder = path.parent.relative_to(ROOT).as_posix()
+    assert lines[:2] == [f"Colab: course {ref} fetched to {clone}, working in {folder}/",
+                         f"Colab: course {ref} already in {clone}, working in {folder}/"]
+    report = json.loads(lines[-1])
+    assert report["cwd"] == str(clone / folder)
     assert Path(report["helpers"]).resolve().is_relative_to(clone.resolve())
     assert report["path_entries"] == 1 and not report["recloned"]
+
+
+def test_setup_cell_names_the_ref_and_the_fix_when_the_release_cannot_be_fetched(tmp_path):
+    clone = tmp_path / "content" / "genmodels-course"
+    source = hosted_cell(NOTEBOOKS[1], "Colab", released_origin(tmp_path), clone)
+    driver = f"""
+import os, sys, types
+sys.modules["google.colab"] = types.ModuleType("google.colab")
+os.environ["COURSE_REF"] = "v0.0.0-no-such-tag"
+exec({source!r}, {{}})
+"""
+    result = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and not clone.exists()
+    assert "Could not fetch the course" in result.stderr and "v0.0.0-no-such-tag" in result.stderr
+    assert "COURSE_REF" in result.stderr.splitlines()[-1]
+
+
+def test_kaggle_like_run_fetches_the_course_and_runs_01_on_the_shipped_weights(tmp_path):
+    """Kaggle as a student meets it: the notebook alone in /kaggle/working (here a temporary stand-in), no
+    `google.colab`, `helpers` not importable until the set-up cell has fetched the course; then 01 runs top to
+    bottom in the instructor's pretrained mode."""
+    from nbclient import NotebookClient
+
+    working = tmp_path / "kaggle" / "working"
+    working.mkdir(parents=True)
+    clone = working / "genmodels-course"
+    path = ROOT / "notebooks" / "01_gan.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].source = hosted_cell(path, "Kaggle", released_origin(tmp_path), clone)
+    # no `helpers` installed: drop this checkout's editable-install finder, then prove the import fails
+    nb.cells.insert(1, nbformat.v4.new_code_cell(
+        "import importlib.util, sys\n"
+        "sys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in getattr(f, '__module__', '')\n"
+        "                    and '__editable__' not in getattr(f, '__name__', '')]\n"
+        "assert importlib.util.find_spec('helpers') is None, 'helpers is importable before the set-up cell'"))
+    from scripts.train_pretrained import inject_parameters
+
+    inject_parameters(nb, {"WEIGHTS": "pretrained"})
+    nb.cells.append(nbformat.v4.new_code_cell("import helpers, os\nprint(helpers.__file__)\nprint(os.getcwd())"))
+    env = {k: v for k, v in os.environ.items() if k not in ("COURSE_REF", "COURSE_HOME")}
+    env.update(KAGGLE_KERNEL_RUN_TYPE="Interactive", COURSE_FAST="1")
+    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(working)}}
+                   ).execute(env=env)
+    said = "".join(o.get("text", "") for o in nb.cells[2].outputs)
+    assert said.strip() == f"Kaggle: course {sync_setup_cells.release_ref()} fetched to {clone}, working in notebooks/"
+    helpers_file, cwd = nb.cells[-1].outputs[0]["text"].split()
+    assert Path(helpers_file).resolve().is_relative_to(clone.resolve()) and cwd == str(clone / "notebooks")
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors
 
 
 def git(repo: Path, *args: str) -> str:
