@@ -43,6 +43,18 @@ FULL_SIZE_PARAMETERS = {
     "05_cvae": {"DATASET": "fashion_mnist", "TRAIN_SIZE": None, "TEST_SIZE": None, "EPOCHS": 1},
 }
 
+# Full mode (BUDGET "full": every evaluation at its full size, EVALUATE on) on the 60,000/10,000 images, with a
+# short training budget: memory grows with the data and the evaluation sizes, not with the number of steps. Run with
+# run_notebook(name, FULL_MODE_PARAMETERS[name], fast=False).
+FULL_MODE_PARAMETERS = {
+    "01_gan": {"DATASET": "fashion_mnist", "EVALUATE": True, "TRAIN_STEPS": 20, "TIMING_STEPS": 3},
+    "02_cgan": {"DATASET": "fashion_mnist", "EVALUATE": True, "TRAIN_STEPS": 20, "BLIND_STEPS": 20,
+                "JUDGE_EPOCHS": 1, "CAS_EPOCHS": 1},
+    "03_dcgan": {"DATASET": "fashion_mnist", "EVALUATE": True, "TRAIN_STEPS": 10},
+    "04_vae": {"DATASET": "fashion_mnist", "EVALUATE": True, "EPOCHS": 1},
+    "05_cvae": {"DATASET": "fashion_mnist", "EVALUATE": True, "TRAIN_STEPS": 600},  # one epoch of 600 batches
+}
+
 PEAK_CELL = """\
 import resource as _resource, sys as _sys
 try:
@@ -143,9 +155,12 @@ def output_text(nb) -> str:
     return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
 
 
-if __name__ == "__main__":  # quick look: python benchmarks/notebook_runs.py 04_vae 05_cvae
-    for notebook in sys.argv[1:] or TOPIC_NOTEBOOKS:
-        result = run_notebook(notebook, FULL_SIZE_PARAMETERS[notebook])
-        print(f"{notebook}: peak {result['peak_bytes'] / 2**30:.2f} GiB, {result['seconds']:.0f} s, "
+if __name__ == "__main__":  # quick look: python benchmarks/notebook_runs.py [--full-mode] 04_vae 05_cvae
+    full_mode = "--full-mode" in sys.argv
+    for notebook in [a for a in sys.argv[1:] if not a.startswith("--")] or TOPIC_NOTEBOOKS:
+        parameters = (FULL_MODE_PARAMETERS if full_mode else FULL_SIZE_PARAMETERS)[notebook]
+        result = run_notebook(notebook, parameters, fast=not full_mode, timeout=1800)
+        print(f"{notebook} ({'full' if full_mode else 'fast'} mode, 60,000/10,000 images): peak "
+              f"{result['peak_bytes'] / 2**30:.2f} GiB, {result['seconds']:.0f} s, "
               f"first widget {result['first_widget_s']}", flush=True)
         print("\n".join("   " + line for line in peak_jumps(result["trace"])), flush=True)

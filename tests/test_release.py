@@ -5,6 +5,7 @@ README's test command on every push and pull request."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,51 @@ def test_tests_workflow_runs_the_readme_test_command_on_push_and_pull_request():
     readme = (ROOT / "README.md").read_text()
     assert re.search(r"^make test\s", readme, re.M)
     assert "exec make test" in (ROOT / ".ci" / "run").read_text()
+
+
+# --------------------------------------------------------------------------- the Colab pass of `make test`
+
+FIND_PYTHON = ROOT / "scripts" / "find_python.sh"
+BARE_PATH = "/usr/bin:/bin"  # make, git and coreutils; no python3.13, no pyenv shims, no uv on this machine's
+
+
+def without_python313(tmp_path: Path, **extra: str) -> dict:
+    env = {"PATH": BARE_PATH, "HOME": str(tmp_path), "PYENV_ROOT": str(tmp_path / "no-pyenv"), **extra}
+    for name in ("python3.13", "uv"):
+        if shutil.which(name, path=BARE_PATH):
+            pytest.skip(f"this machine has {name} in {BARE_PATH}: cannot test the no-Python-3.13 path")
+    return env
+
+
+def test_make_test_outside_ci_says_in_its_last_line_that_the_colab_pass_did_not_run(tmp_path):
+    result = subprocess.run(["make", "-s", "colab-pass"], cwd=ROOT, env=without_python313(tmp_path),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    assert "did NOT run" in last and "COLAB_PYTHON=" in last and "uv python install 3.13" in last
+    assert "No Python 3.13 found" in result.stderr
+
+
+def test_make_test_in_ci_fails_without_python313(tmp_path):
+    result = subprocess.run(["make", "-s", "colab-pass"], cwd=ROOT, env=without_python313(tmp_path, CI="true"),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "FAILED: CI=true requires the Colab-versions pass" in result.stdout
+
+
+def test_find_python_refuses_a_colab_python_of_another_version_and_finds_one_on_path(tmp_path):
+    env = without_python313(tmp_path, COLAB_PYTHON=sys.executable)
+    result = subprocess.run([str(FIND_PYTHON), "3.13"], env=env, capture_output=True, text=True, timeout=60)
+    if sys.version_info[:2] != (3, 13):
+        assert result.returncode == 1 and f"COLAB_PYTHON={sys.executable} is not a Python 3.13" in result.stderr
+    # any interpreter of this version on PATH, under the name pythonX.Y, is found and resolved to itself
+    want = "{}.{}".format(*sys.version_info[:2])
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / f"python{want}").symlink_to(sys.executable)
+    env = without_python313(tmp_path)
+    env["PATH"] = f"{tmp_path / 'bin'}:{BARE_PATH}"
+    result = subprocess.run([str(FIND_PYTHON), want], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    found = result.stdout.strip()
+    check = subprocess.run([found, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                           capture_output=True, text=True, timeout=60)
+    assert check.stdout.strip() == want
