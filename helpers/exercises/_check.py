@@ -13,9 +13,18 @@ class CheckResult:
     passed: bool
     message: str
     measured: dict = field(default_factory=dict)
+    printed: bool = field(default=False, repr=False, compare=False)  # report() already printed the ✓/✗ line
 
     def __bool__(self) -> bool:
         return self.passed
+
+    def _ipython_display_(self) -> None:
+        """A check cell ends with the check call, so Jupyter displays its result right after report() printed
+        it: show nothing the second time (not the dataclass repr); a result displayed later prints its line."""
+        if self.printed:
+            self.printed = False
+            return
+        print(self)
 
     def __str__(self) -> str:
         return f"{'✓' if self.passed else '✗'} {self.exercise}: {self.message}"
@@ -30,6 +39,7 @@ def report(exercise: str, passed: bool, *, success: str, hint: str, measured: di
     result = CheckResult(exercise, bool(passed), message, dict(measured or {}))
     if not quiet:
         print(result)
+        result.printed = True
     return result
 
 
