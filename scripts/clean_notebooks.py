@@ -8,7 +8,9 @@ temporary folder for their kernels and removed afterwards), so cleaning never re
 moves a student's run in ``<repo>/runs``.
 
 A cell whose source contains ``# NBVAL_CHECK_OUTPUT`` keeps its outputs and execution count
-(nbval compares them); every other cell loses both, and saved widget state is dropped.
+(nbval compares them); every other cell loses both, and saved widget state is dropped. Whole numbers in
+metadata are written as integers (``3``, not ``3.0``): JupyterLab rewrites ``3.0`` as ``3`` when it saves, so a
+notebook that was only run and saved would otherwise differ from the committed one.
 ``tests/test_notebook_hygiene.py`` fails when a committed notebook breaks this rule.
 """
 
@@ -29,10 +31,25 @@ def is_checked(cell) -> bool:
     return cell.cell_type == "code" and CHECK_MARK in cell.source
 
 
+def whole_numbers_as_ints(value):
+    """``value`` with every float that is a whole number turned into an int, in nested dicts and lists: the form
+    JavaScript's JSON.stringify (JupyterLab's save) writes."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        for key in value:
+            value[key] = whole_numbers_as_ints(value[key])
+    elif isinstance(value, list):
+        value[:] = [whole_numbers_as_ints(item) for item in value]
+    return value
+
+
 def strip(nb) -> None:
     nb.metadata.pop("widgets", None)
+    whole_numbers_as_ints(nb.metadata)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        whole_numbers_as_ints(cell.metadata)
         if cell.cell_type != "code":
             continue
         if is_checked(cell):

@@ -7,7 +7,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+ALL_NOTEBOOKS = NOTEBOOKS + sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 
 
@@ -15,7 +17,7 @@ def test_there_are_notebooks():
     assert NOTEBOOKS and NOTEBOOKS[0].name == "00_setup.ipynb"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_clean(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
@@ -29,6 +31,26 @@ def test_notebook_is_clean(path):
             assert not cell.outputs and cell.execution_count is None, (
                 f"{path.name} cell {i} has outputs: run `make clean-notebooks`"
             )
+
+
+def _whole_floats(value, where: str) -> list[str]:
+    if isinstance(value, float) and value.is_integer():
+        return [where]
+    if isinstance(value, dict):
+        return [w for k, v in value.items() for w in _whole_floats(v, f"{where}.{k}")]
+    if isinstance(value, list):
+        return [w for i, v in enumerate(value) for w in _whole_floats(v, f"{where}[{i}]")]
+    return []
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.name)
+def test_metadata_holds_whole_numbers_as_integers(path):
+    """JupyterLab saves 3.0 as 3: a committed 3.0 would make a notebook that was only run and saved differ from
+    git's copy (scripts/clean_notebooks.py and the git filter write integers)."""
+    nb = nbformat.read(path, as_version=4)
+    found = _whole_floats(dict(nb.metadata), "metadata")
+    found += [w for i, c in enumerate(nb.cells) for w in _whole_floats(dict(c.metadata), f"cell {i}")]
+    assert not found, f"{path.name}: whole numbers stored as floats (run scripts/clean_notebooks.py): {found[:5]}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
