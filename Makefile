@@ -102,7 +102,7 @@ $(COLAB_STAMP): requirements-colab.txt pyproject.toml
 
 # Both modes of every notebook on Colab's versions: the student's (fast mode, training: nbval of notebooks/ and
 # notebooks/solutions/) and the instructor's (pretrained Run All: the claims test's run, without comparing numbers,
-# which TensorFlow 2.20 may round differently). Time on the 2-core machine: part D of benchmarks/RESULTS.md.
+# which TensorFlow 2.20 may round differently). Time on the 2-core machine: part I of benchmarks/RESULTS.md.
 test-colab: $(COLAB_STAMP)
 	@$(COLAB_VENV)/bin/python -c 'import importlib.metadata as m; v = {p: m.version(p) for p in ("tensorflow", "keras", "ipywidgets", "numpy", "matplotlib", "pillow", "scipy")}; print("make test-colab:", v); assert v["tensorflow"].startswith("2.20.") and v["keras"].startswith("3.13.") and (v["ipywidgets"], v["numpy"], v["matplotlib"], v["pillow"], v["scipy"]) == ("7.7.1", "2.1.3", "3.9.4", "11.0.0", "1.14.1"), "pip install -e . changed the pinned floors: lower the floors in pyproject.toml"'
 	$(TEST_ENV) $(COLAB_VENV)/bin/python -m pytest -q -W ignore::DeprecationWarning $(COLAB_WIDGET_TESTS) -k "widget or explorer or shipped_models"

@@ -37,6 +37,7 @@ import keras  # noqa: E402
 from keras import ops  # noqa: E402
 
 EPSILON = 1e-7  # the clipping Keras's binary cross-entropy uses, so both give the same numbers
+IW_DECODE_ROWS = 2_000  # images decoded per call in importance_sampled_nll (memory, not results)
 
 
 @keras.saving.register_keras_serializable(package="course")
@@ -175,10 +176,17 @@ def importance_sampled_nll(encoder, decoder, images, *, k: int = 100, batch_size
         n, d = z_mean.shape
         eps = rng.standard_normal((k, n, d))
         z = z_mean + np.exp(0.5 * z_log_var) * eps  # (k, n, d)
-        z_flat = z.reshape(k * n, d).astype(np.float32)
-        x_mean = np.asarray(decoder(z_flat if c is None else [z_flat, np.tile(c, (k, 1))], training=False),
-                            np.float64)
-        log_px_z = -np.asarray(bernoulli_nll(np.tile(x, (k, 1)), x_mean)).reshape(k, n)
+        # decode the k samples a few at a time: all k x n images at once (k = 200, n = 100: 20,000 x 784 in
+        # float64, and several temporaries of that size) once took the kernel past 2 GiB
+        log_px_z = np.empty((k, n))
+        chunk = max(1, IW_DECODE_ROWS // n)
+        for first in range(0, k, chunk):
+            rows = z[first : first + chunk]
+            z_flat = rows.reshape(-1, d).astype(np.float32)
+            x_mean = np.asarray(decoder(z_flat if c is None else [z_flat, np.tile(c, (len(rows), 1))],
+                                        training=False), np.float64).reshape(len(rows), n, -1)
+            p = np.clip(x_mean, EPSILON, 1.0 - EPSILON)
+            log_px_z[first : first + chunk] = np.sum(x * np.log(p) + (1.0 - x) * np.log(1.0 - p), axis=-1)
         log_pz = -0.5 * np.sum(z**2 + np.log(2 * np.pi), axis=-1)
         log_qz = -0.5 * np.sum(eps**2 + np.log(2 * np.pi) + z_log_var, axis=-1)
         log_w = log_px_z + log_pz - log_qz
