@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -59,3 +60,33 @@ def test_notebook_has_one_parameters_cell_with_dataset(path):
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, "exactly one cell tagged `parameters` (papermill convention)"
     assert 'DATASET = "mnist"' in tagged[0].source
+
+
+# What a student reads is teaching: no remarks about the machine the course was built or tested on. The markdown
+# and the comments of code cells, in every notebook and solutions notebook. (Measurements with their machine live
+# in benchmarks/; "your machine" is the student's own and is fine.)
+MACHINE_TALK = re.compile(
+    r"\b\d+-core\b|\b\d+ cores\b|\bCPU cores?\b|\bCI\b|continuous integration|load average|\bload of \d"
+    r"|quiet machine|busy machine|shared machine|\bon this (?:CPU|machine)\b|other jobs?\b", re.I)
+
+
+def student_text(cell) -> str:
+    if cell.cell_type == "markdown":
+        return cell.source
+    return "\n".join(line.split("#", 1)[1] for line in cell.source.splitlines() if "#" in line)
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.name)
+def test_no_machine_or_ci_talk_in_what_a_student_reads(path):
+    nb = nbformat.read(path, as_version=4)
+    found = [f"cell {i}: {m.group(0)!r} in …{student_text(c)[max(0, m.start() - 40):m.end() + 40]!r}…"
+             for i, c in enumerate(nb.cells) for m in MACHINE_TALK.finditer(student_text(c))]
+    assert not found, f"{path.name}: machine or CI talk (move it to benchmarks/):\n" + "\n".join(found)
+
+
+def test_the_machine_talk_pattern_catches_what_it_should():
+    for text in ("84 s under a load of 12 on a shared 2-core CPU", "`fast`: CI", "a busy machine takes longer",
+                 "on 2 cores", "On this CPU the step", "with no other job running"):
+        assert MACHINE_TALK.search(text), text
+    for text in ("the data source on your machine", "the encoder's core idea is", "a score of 12"):
+        assert not MACHINE_TALK.search(text), text
