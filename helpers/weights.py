@@ -201,7 +201,8 @@ def entry(name: str, dataset: str = "mnist") -> dict:
 def describe(info: dict) -> str:
     """One line for the notebook: what was loaded and how it was trained. The machine and the training seconds stay
     in the registry (and benchmarks/): a student's notebook says nothing about the machine it was made on."""
-    return f"{info['name']}: {info['epochs']} epochs on {info['dataset']} ({info['data_source']}), saved {info['created']}"
+    return (f"{info['name']}: {info['epochs']} epochs on {info['dataset']} ({info['data_source']}), "
+            f"saved {info['created']}")
 
 
 # --------------------------------------------------------------------------- what a model must look like

@@ -62,6 +62,7 @@ def title_and_summary(nb, fallback: str) -> tuple[str, str]:
     lines = first.source.strip().splitlines()
     title = lines[0].lstrip("# ").strip() if lines and lines[0].startswith("#") else fallback
     paragraphs = [p.strip() for p in "\n".join(lines[1:]).split("\n\n") if p.strip()]
+    paragraphs = [p for p in paragraphs if not p.startswith(("[![", "!["))]  # badges and pictures are no summary
     return title, (paragraphs[0] if paragraphs else "")
 
 
