@@ -972,6 +972,14 @@ def _stop_on_non_finite(name: str, value: float, step_number: int, checkpoint: C
     raise NonFiniteLossError(message, name, step_number, value)
 
 
+def announce_budget(budget: str, steps: int) -> None:
+    """Before a full-budget run starts, say that it is long and how to get the result in seconds instead: an
+    untouched Run All otherwise trains for many minutes without a word."""
+    if budget == "full":
+        print(f"Full course run: {steps:,} training steps, many minutes on a laptop CPU (the progress line shows the "
+              'pace). WEIGHTS = "pretrained" loads the shipped result in seconds; BUDGET = "exercise" is a short run.')
+
+
 def train(
     step: Callable[..., Mapping[str, tf.Tensor]],
     arrays: tuple[np.ndarray, ...] | np.ndarray,

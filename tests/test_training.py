@@ -568,3 +568,12 @@ def test_checkpointer_leaves_out_a_none_trackable(tmp_path):
     with_none = training.Checkpointer(tmp_path, {}, model=model, optimizer=opt, early_stopping=None)
     without = training.Checkpointer(tmp_path, {}, model=model, optimizer=opt)
     assert set(with_none.trackables) == {"model", "optimizer"} and with_none.directory == without.directory
+
+
+def test_a_full_budget_run_says_it_is_long_and_how_to_skip_it(capsys):
+    training.announce_budget("full", 12_000)
+    said = capsys.readouterr().out
+    assert "12,000 training steps" in said and 'WEIGHTS = "pretrained"' in said and 'BUDGET = "exercise"' in said
+    for budget in ("fast", "exercise"):
+        training.announce_budget(budget, 500)
+        assert capsys.readouterr().out == ""
