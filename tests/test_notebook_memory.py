@@ -3,7 +3,7 @@
 Full-size stand-in: Debian's ``dataset-fashion-mnist`` (CI installs it), injected after each notebook's
 ``parameters`` cell as ``DATASET = "fashion_mnist"`` with every image used. Two modes:
 
-- **full mode** (``BUDGET = "full"``, every evaluation on at its full size: ``FULL_MODE_PARAMETERS``), with a short
+- **full mode** (``BUDGET = "full"``, every evaluation on at its full data size: ``FULL_MODE_PARAMETERS``), with a short
   training budget (what grows with the data and the evaluation sizes grows; the number of steps does not matter);
 - **fast mode** with ``TRAIN_SIZE = TEST_SIZE = None`` (``FULL_SIZE_PARAMETERS``).
 
