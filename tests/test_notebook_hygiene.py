@@ -67,7 +67,7 @@ def test_notebook_has_one_parameters_cell_with_dataset(path):
 # in benchmarks/; "your machine" is the student's own and is fine.)
 MACHINE_TALK = re.compile(
     r"\b\d+-core\b|\b\d+ cores\b|\bCPU cores?\b|\bCI\b|continuous integration|load average|\bload of \d"
-    r"|quiet machine|busy machine|shared machine|\bon this (?:CPU|machine)\b|other jobs?\b", re.I)
+    r"|(?:quiet|quieter|busy|busier|shared) machine|\bon this (?:CPU|machine)\b|other jobs?\b", re.I)
 
 
 def student_text(cell) -> str:
@@ -86,7 +86,7 @@ def test_no_machine_or_ci_talk_in_what_a_student_reads(path):
 
 def test_the_machine_talk_pattern_catches_what_it_should():
     for text in ("84 s under a load of 12 on a shared 2-core CPU", "`fast`: CI", "a busy machine takes longer",
-                 "on 2 cores", "On this CPU the step", "with no other job running"):
+                 "on a quieter machine", "on 2 cores", "On this CPU the step", "with no other job running"):
         assert MACHINE_TALK.search(text), text
     for text in ("the data source on your machine", "the encoder's core idea is", "a score of 12"):
         assert not MACHINE_TALK.search(text), text
