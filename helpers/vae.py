@@ -185,8 +185,7 @@ def importance_sampled_nll(encoder, decoder, images, *, k: int = 100, batch_size
             z_flat = rows.reshape(-1, d).astype(np.float32)
             x_mean = np.asarray(decoder(z_flat if c is None else [z_flat, np.tile(c, (len(rows), 1))],
                                         training=False), np.float64).reshape(len(rows), n, -1)
-            p = np.clip(x_mean, EPSILON, 1.0 - EPSILON)
-            log_px_z[first : first + chunk] = np.sum(x * np.log(p) + (1.0 - x) * np.log(1.0 - p), axis=-1)
+            log_px_z[first : first + chunk] = -np.asarray(bernoulli_nll(x[None], x_mean))
         log_pz = -0.5 * np.sum(z**2 + np.log(2 * np.pi), axis=-1)
         log_qz = -0.5 * np.sum(eps**2 + np.log(2 * np.pi) + z_log_var, axis=-1)
         log_w = log_px_z + log_pz - log_qz

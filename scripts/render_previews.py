@@ -59,7 +59,9 @@ def _grid(images: np.ndarray, rows: int, cols: int, row_labels=None, title: str 
 
 
 def _symmetric_to_ink(x) -> np.ndarray:
-    return np.clip((np.asarray(x, np.float32).reshape(-1, 28, 28) + 1.0) / 2.0, 0.0, 1.0)
+    from helpers.plotting import to_display_range
+
+    return to_display_range(np.asarray(x), "symmetric")
 
 
 def preview(name: str) -> plt.Figure:
