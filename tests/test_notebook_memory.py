@@ -9,7 +9,7 @@ Full-size stand-in: Debian's ``dataset-fashion-mnist`` (CI installs it), injecte
 
 The kernel's peak resident memory (VmHWM) is read by a last injected cell. Tested here: 04 and 05 in full mode (the
 two nearest the limit) and 04 in fast mode; ``benchmarks/notebook_runs.py --full-mode`` measures all five topic
-notebooks (part A of RESULTS.md; 01-03 peaked at 1.3-1.6 GiB in full mode). History: before the k-d tree in
+notebooks (part H of RESULTS.md; 01-03 peaked at 1.3-1.6 GiB in full mode). History: before the k-d tree in
 ``evaluation.knn_label_accuracy``, 04 peaked at 15.4 GiB; the judge's eager calls on batches of 500 took 05 to
 2.02 GiB in fast mode (compiled, batches of 100: 1.23 GiB); ``vae.importance_sampled_nll`` decoding all k x n
 images at once took 04 and 05 to 2.14 and 2.16 GiB in full mode (a few samples per call since).
