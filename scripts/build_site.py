@@ -46,12 +46,13 @@ INTRO = (
     "and formulas. The explorers are shown as pictures; they are live when you run the notebook in JupyterLab "
     "or Colab (see the repository's README)."
 )
-NOTEBOOK_LINK = re.compile(r"\]\((\.{0,2}/?)((?:solutions/)?\d\d_[\w-]+)\.ipynb(#[^)]*)?\)")
+NOTEBOOK_LINK = re.compile(r"\]\((\.{0,2}/?)((?:solutions/|more/)?\d\d_[\w-]+)\.ipynb(#[^)]*)?\)")
+SUBFOLDERS = ("solutions", "more")  # pages one folder down: the solutions and the companions
 
 
 def page_name(path: Path) -> str:
-    """Site-relative page of a notebook: ``04_vae.html``, ``solutions/04_vae.html``."""
-    return f"solutions/{path.stem}.html" if path.parent.name == "solutions" else f"{path.stem}.html"
+    """Site-relative page of a notebook: ``04_vae.html``, ``solutions/04_vae.html``, ``more/04_vae_more.html``."""
+    return f"{path.parent.name}/{path.stem}.html" if path.parent.name in SUBFOLDERS else f"{path.stem}.html"
 
 
 def title_and_summary(nb, fallback: str) -> tuple[str, str]:
@@ -75,7 +76,7 @@ def link_pages(nb) -> None:
 
 def navigation(pages: list[tuple[Path, str]], index: int) -> str:
     here = pages[index][0]
-    up = "../" if here.parent.name == "solutions" else ""
+    up = "../" if here.parent.name in SUBFOLDERS else ""
     parts = [f"[Course index]({up}index.html)"]
     if index > 0:
         parts.append(f"← [{pages[index - 1][1]}]({up}{page_name(pages[index - 1][0])})")
@@ -95,14 +96,18 @@ def exporter(depth: int):
 
 def index_notebook(pages: list[tuple[Path, str, str]]) -> nbformat.NotebookNode:
     cells = [nbformat.v4.new_markdown_cell(f"# {COURSE_TITLE}\n\n{INTRO}")]
-    topics = [p for p in pages if p[0].parent.name != "solutions"]
+    topics = [p for p in pages if p[0].parent.name not in SUBFOLDERS]
     solutions = [p for p in pages if p[0].parent.name == "solutions"]
+    companions = [p for p in pages if p[0].parent.name == "more"]
     arc = ["## The course, in order"]
     arc += [f"### [{title}]({page_name(path)})\n\n{summary}" for path, title, summary in topics]
     cells.append(nbformat.v4.new_markdown_cell("\n\n".join(arc)))
     if solutions:
         listing = "\n".join(f"- [{title}]({page_name(path)})" for path, title, _ in solutions)
         cells.append(nbformat.v4.new_markdown_cell(f"## Solutions\n\n{listing}"))
+    if companions:
+        listing = "\n".join(f"- [{title}]({page_name(path)})" for path, title, _ in companions)
+        cells.append(nbformat.v4.new_markdown_cell(f"## More: measurements and longer discussions\n\n{listing}"))
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["title"] = COURSE_TITLE
     return nb
@@ -126,7 +131,7 @@ def build(paths: list[Path], site: Path = SITE, fast: bool = False, log=print) -
         link_pages(page)
         page.cells.insert(0, nbformat.v4.new_markdown_cell(navigation(titles, index)))
         page.metadata["title"] = titles[index][1]
-        depth = 1 if path.parent.name == "solutions" else 0
+        depth = 1 if path.parent.name in SUBFOLDERS else 0
         body, _ = exporter(depth).from_notebook_node(page)
         target = site / page_name(path)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -49,11 +49,12 @@ LIVE_NOTE = (
 
 
 def course_notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
-    """Every ``NN_*.ipynb`` of the course, then every ``solutions/NN_*.ipynb``, in order.
+    """Every ``NN_*.ipynb`` of the course, then every ``solutions/NN_*.ipynb`` and ``more/NN_*.ipynb``, in order.
 
     Picks up new notebooks (a failure gallery, a solutions folder) without a list to maintain."""
     found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
-    return found + sorted((folder / "solutions").glob("[0-9][0-9]_*.ipynb"))
+    return (found + sorted((folder / "solutions").glob("[0-9][0-9]_*.ipynb"))
+            + sorted((folder / "more").glob("[0-9][0-9]_*.ipynb")))
 
 
 def parameters_cell(nb):

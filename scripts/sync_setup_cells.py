@@ -82,8 +82,10 @@ def repository_url() -> str:
 
 
 def notebooks() -> list[Path]:
-    """Every notebook a student opens: the topic notebooks and their solutions."""
-    return sorted((ROOT / "notebooks").glob("0*.ipynb")) + sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+    """Every notebook a student opens: the topic notebooks, their solutions and their companions."""
+    folder = ROOT / "notebooks"
+    return (sorted(folder.glob("0*.ipynb")) + sorted((folder / "solutions").glob("*.ipynb"))
+            + sorted((folder / "more").glob("*.ipynb")))
 
 
 def cell_source(path: Path) -> str:

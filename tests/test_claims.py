@@ -174,9 +174,13 @@ def _has_weights_switch(nb) -> bool:
     return bool(params) and 'WEIGHTS = "train"' in params[0].source
 
 
+# The topic notebooks and their companions (notebooks/more/: the measurements and longer discussions).
+CLAIMED_NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "notebooks" / "more").glob("*.ipynb"))
+
+
 def _notebooks_to_run() -> list[Path]:
     found = []
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+    for path in CLAIMED_NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         if _has_weights_switch(nb) or read_claims(nb, path.name):
             found.append(path)
@@ -219,7 +223,7 @@ def test_claims_hold(path, capsys):
     assert not failures, f"{len(failures)} claim(s) fail:\n" + "\n".join(failures)
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CLAIMED_NOTEBOOKS, ids=lambda p: p.name)
 def test_quoted_numbers_carry_claims(path, capsys):
     nb = nbformat.read(path, as_version=4)
     read_claims(nb, path.name)  # malformed claims fail here, without running anything

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-ALL_NOTEBOOKS = NOTEBOOKS + sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+COMPANIONS = sorted((ROOT / "notebooks" / "more").glob("*.ipynb"))
+ALL_NOTEBOOKS = NOTEBOOKS + sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb")) + COMPANIONS
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 
 
@@ -90,3 +93,45 @@ def test_the_machine_talk_pattern_catches_what_it_should():
         assert MACHINE_TALK.search(text), text
     for text in ("the data source on your machine", "the encoder's core idea is", "a score of 12"):
         assert not MACHINE_TALK.search(text), text
+
+
+# --------------------------------------------------------------------------- the core path's length
+# A topic notebook is a 90-minute practice session: its core path stays within scripts/core_words.py's budget
+# (exercise texts and references not counted); measurements and longer discussions go to its companion in
+# notebooks/more/. The notebooks listed here have not been split yet: reported, not failed. Shrink this set.
+NOT_YET_WITHIN_BUDGET = {"02_cgan.ipynb", "03_dcgan.ipynb", "04_vae.ipynb", "05_cvae.ipynb"}
+TOPIC_NOTEBOOKS = [p for p in NOTEBOOKS if re.match(r"0[1-5]_", p.name)]
+
+
+@pytest.mark.parametrize("path", TOPIC_NOTEBOOKS, ids=lambda p: p.name)
+def test_core_path_fits_a_practice_session(path, capsys):
+    from scripts.core_words import CORE_WORD_BUDGET, core_word_count
+
+    count = core_word_count(nbformat.read(path, as_version=4))
+    if path.name in NOT_YET_WITHIN_BUDGET:
+        with capsys.disabled():
+            print(f"\n{path.name}: {count:,} core words, budget {CORE_WORD_BUDGET:,} (not yet enforced)")
+        return
+    assert count <= CORE_WORD_BUDGET, (
+        f"{path.name}: {count:,} words on the core path, over the budget of {CORE_WORD_BUDGET:,}: move measurements "
+        f"and longer discussions to its companion in notebooks/more/")
+
+
+@pytest.mark.parametrize("path", [p for p in TOPIC_NOTEBOOKS if p.name not in NOT_YET_WITHIN_BUDGET],
+                         ids=lambda p: p.name)
+def test_a_split_notebook_links_its_companion(path):
+    companion = ROOT / "notebooks" / "more" / f"{path.stem}_more.ipynb"
+    assert companion.is_file(), f"{path.name}: no companion {companion.relative_to(ROOT)}"
+    title = nbformat.read(path, as_version=4).cells[0].source
+    assert f"(more/{companion.name})" in title, f"{path.name}: the title cell does not link {companion.name}"
+
+
+def test_the_word_count_skips_exercises_and_references():
+    from scripts.core_words import core_word_count
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(s) for s in (
+        "# Title\n\nthree words — [here](x.ipynb) $$",  # '#', '—' and '$$' are no words, nor the link's target
+        "## 11. Try it yourself\n\nnot counted at all", "**1. An exercise** not counted",
+        "## 12. Summary\n\ncounted again", "## References\n\n* not counted")]
+    assert core_word_count(nb) == 4 + 4  # "Title three words [here]" + "12. Summary counted again"

@@ -36,12 +36,15 @@ def tiny_png() -> str:
 
 
 def test_course_notebooks_picks_up_new_topics_and_solutions(tmp_path):
-    for name in ["00_setup.ipynb", "07_failures.ipynb", "01_gan.ipynb", "scratch.ipynb", "solutions/01_gan.ipynb"]:
+    for name in ["00_setup.ipynb", "07_failures.ipynb", "01_gan.ipynb", "scratch.ipynb", "solutions/01_gan.ipynb",
+                 "more/01_gan_more.ipynb"]:
         (tmp_path / name).parent.mkdir(exist_ok=True)
         nbformat.write(nbformat.v4.new_notebook(), tmp_path / name)
     found = [p.relative_to(tmp_path).as_posix() for p in course_notebooks(tmp_path)]
-    assert found == ["00_setup.ipynb", "01_gan.ipynb", "07_failures.ipynb", "solutions/01_gan.ipynb"]
+    assert found == ["00_setup.ipynb", "01_gan.ipynb", "07_failures.ipynb", "solutions/01_gan.ipynb",
+                     "more/01_gan_more.ipynb"]
     assert build_site.page_name(tmp_path / "solutions" / "01_gan.ipynb") == "solutions/01_gan.html"
+    assert build_site.page_name(tmp_path / "more" / "01_gan_more.ipynb") == "more/01_gan_more.html"
 
 
 def test_index_links_every_course_notebook_with_its_title():
@@ -51,7 +54,7 @@ def test_index_links_every_course_notebook_with_its_title():
     text = "\n".join(cell.source for cell in index.cells)
     for path, title, summary in described:
         assert f"[{title}]({build_site.page_name(path)})" in text
-        if path.parent.name != "solutions":  # solutions are listed by title only, after the arc
+        if path.parent.name not in build_site.SUBFOLDERS:  # solutions, companions: by title only, after the arc
             assert summary and summary in text, f"{path.name}: no opening paragraph for the course arc"
 
 

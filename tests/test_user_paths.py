@@ -16,6 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks import training_times  # noqa: E402
 from scripts import sync_setup_cells  # noqa: E402
 
 TOPIC_NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
@@ -38,7 +39,8 @@ def colab_cell_source(nb_path: Path) -> str:
 
 def test_every_notebook_is_covered():
     assert [p.name for p in TOPIC_NOTEBOOKS][:1] == ["00_setup.ipynb"] and len(TOPIC_NOTEBOOKS) == 8
-    assert len(NOTEBOOKS) == 13 and all(p.name.endswith("_solutions.ipynb") for p in NOTEBOOKS[8:])
+    assert all(p.name.endswith("_solutions.ipynb") for p in NOTEBOOKS[8:13]) and len(NOTEBOOKS) >= 13
+    assert all(p.parent.name == "more" and p.name.endswith("_more.ipynb") for p in NOTEBOOKS[13:])
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -55,8 +57,16 @@ def test_title_cell_badges_open_this_notebook_at_this_release(path):
     assert colab == [f"https://colab.research.google.com/github/{repo}/blob/{ref}/{rel}"]
     assert binder == [f"https://mybinder.org/v2/gh/{repo}/{ref}?labpath={rel.replace('/', '%2F')}"]
     assert "load average" not in title.source
-    if path in TOPIC_NOTEBOOKS:
-        assert "benchmarks/RESULTS.md" in title.source
+    if path.stem in training_times.NOTEBOOK_MODELS:  # the course run's time, as recorded (part J of RESULTS.md)
+        quoted = re.findall(r"≈ (\d+) min on a laptop CPU", title.source)
+        assert quoted == [str(training_times.minutes(path.stem))], (
+            f"{path.name}: the title quotes {quoted} minutes; the shipped weights' records say "
+            f"≈ {training_times.minutes(path.stem)} min (benchmarks/training_times.py)")
+
+
+def test_training_times_in_the_results_are_current():
+    assert "\n".join(training_times.section_lines()) in (ROOT / "benchmarks" / "RESULTS.md").read_text(), (
+        "part J of benchmarks/RESULTS.md is out of date: run benchmarks/training_times.py")
 
 
 def test_setup_cells_and_badges_are_in_sync_with_the_template_and_the_version():
