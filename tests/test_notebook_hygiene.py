@@ -99,7 +99,7 @@ def test_the_machine_talk_pattern_catches_what_it_should():
 # A topic notebook is a 90-minute practice session: its core path stays within scripts/core_words.py's budget
 # (exercise texts and references not counted); measurements and longer discussions go to its companion in
 # notebooks/more/. The notebooks listed here have not been split yet: reported, not failed. Shrink this set.
-NOT_YET_WITHIN_BUDGET = {"02_cgan.ipynb", "03_dcgan.ipynb"}
+NOT_YET_WITHIN_BUDGET = {"02_cgan.ipynb"}
 TOPIC_NOTEBOOKS = [p for p in NOTEBOOKS if re.match(r"0[1-5]_", p.name)]
 
 
