@@ -48,8 +48,7 @@ FULL_SIZE_PARAMETERS = {
 # run_notebook(name, FULL_MODE_PARAMETERS[name], fast=False).
 FULL_MODE_PARAMETERS = {
     "01_gan": {"DATASET": "fashion_mnist", "EVALUATE": True, "TRAIN_STEPS": 20, "TIMING_STEPS": 3},
-    "02_cgan": {"DATASET": "fashion_mnist", "EVALUATE": True, "TRAIN_STEPS": 20, "BLIND_STEPS": 20,
-                "JUDGE_EPOCHS": 1, "CAS_EPOCHS": 1},
+    "02_cgan": {"DATASET": "fashion_mnist", "EVALUATE": True, "TRAIN_STEPS": 20, "BLIND_STEPS": 20},
     "03_dcgan": {"DATASET": "fashion_mnist", "EVALUATE": True, "TRAIN_STEPS": 10},
     "04_vae": {"DATASET": "fashion_mnist", "EVALUATE": True, "EPOCHS": 1, "ELBO_SAMPLES": 2, "IW_SAMPLES": 20},
     "05_cvae": {"DATASET": "fashion_mnist", "EVALUATE": True, "TRAIN_STEPS": 600,  # one epoch of 600 batches
