@@ -158,16 +158,30 @@ def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
 
 
+# Under every explorer. After a kernel restart the front end still shows the old explorer and its sliders still
+# move, but no kernel answers them any more, and JupyterLab says nothing: this line does.
+RESTART_HINT = ("<small style='color: #666'>The picture no longer follows the controls? The kernel was restarted "
+                "since this cell ran: run the notebook down to this cell again.</small>")
+
+
 class ImageExplorer(widgets.VBox):
-    """Base: controls above, one image updated in place, timing of every update."""
+    """Base: controls above, one image updated in place, timing of every update, the restart hint last."""
 
     def __init__(self, controls: Sequence[widgets.Widget], *, scale: int = 5, caption: str = ""):
         self.image = widgets.Image(format="png")  # natural size: one image, or a strip of several
         self.scale = scale
         self.caption = widgets.HTML(caption)
+        self.restart_hint = widgets.HTML(RESTART_HINT)
         self.update_times_ms: list[float] = []
         self._paused = False
-        super().__init__([*controls, widgets.HBox([self.image, self.caption])])
+        self.parts: tuple[widgets.Widget, ...] = ()
+        super().__init__()
+        self.set_parts(*controls, widgets.HBox([self.image, self.caption]))
+
+    def set_parts(self, *parts: widgets.Widget) -> None:
+        """Lay the explorer out as ``parts``, top to bottom, with the restart hint below them."""
+        self.parts = parts
+        self.children = (*parts, self.restart_hint)
 
     def render(self) -> np.ndarray:  # pragma: no cover - subclasses define it
         raise NotImplementedError
@@ -313,7 +327,7 @@ class LabelStripExplorer(ImageExplorer):
         ImageExplorer.__init__(self, [self.label_picker, *controls], scale=scale)
         strip_caption = widgets.HTML("<small>the same z under every label: " + " · ".join(self.class_names)
                                      + "</small>")
-        self.children = (*self.children, strip_caption, self.strip)
+        self.set_parts(*self.parts, strip_caption, self.strip)
 
     def render_all(self) -> np.ndarray:
         """The current z under every label, shape (n_classes, 28, 28), in one compiled call."""
@@ -459,8 +473,7 @@ class VaeLatentExplorer(ImageExplorer):
         self._py = (height - y0, -(y1 - y0) / (self.limits[3] - self.limits[2]))
         self.map_image = widgets.Image(format="png")
         super().__init__([self.z1, self.z2], scale=scale, caption="<small>decoded digit at (z₁, z₂)</small>")
-        self.children = (self.z1, self.z2,
-                         widgets.HBox([self.map_image, widgets.VBox([self.image, self.caption])]))
+        self.set_parts(self.z1, self.z2, widgets.HBox([self.map_image, widgets.VBox([self.image, self.caption])]))
         self._observe(self.z1, self.z2)
         self.update()
 
@@ -590,7 +603,7 @@ class CvaeStyleExplorer(ImageExplorer):
         super().__init__([self.index], scale=scale)
         strip_caption = widgets.HTML("<small>its style decoded under every label: "
                                      + " · ".join(self.class_names) + "</small>")
-        self.children = (*self.children, strip_caption, self.strip)
+        self.set_parts(*self.parts, strip_caption, self.strip)
         self._observe(self.index)
         self.update()
 

@@ -57,6 +57,7 @@ def test_title_cell_badges_open_this_notebook_at_this_release(path):
     assert colab == [f"https://colab.research.google.com/github/{repo}/blob/{ref}/{rel}"]
     assert binder == [f"https://mybinder.org/v2/gh/{repo}/{ref}?labpath={rel.replace('/', '%2F')}"]
     assert "load average" not in title.source
+    assert "benchmarks/RESULTS.md" not in title.source, "a title cell says what a student needs, not where records are"
     if path.stem in training_times.NOTEBOOK_MODELS:  # the course run's time, as recorded (part J of RESULTS.md)
         quoted = re.findall(r"≈ (\d+) min on a laptop CPU", title.source)
         assert quoted == [str(training_times.minutes(path.stem))], (

@@ -202,3 +202,16 @@ def test_compiled_forward_in_chunks_matches_one_call(monkeypatch):
     whole = course_widgets.compiled_forward(gen)(z)
     monkeypatch.setattr(course_widgets, "FORWARD_CHUNK", 3)  # 10 rows -> chunks of 3, 3, 3, 1
     np.testing.assert_allclose(course_widgets.compiled_forward(gen)(z), whole, atol=1e-6)
+
+
+def test_every_explorer_ends_with_the_restart_hint():
+    """After a kernel restart the old explorer still moves but nothing answers: its last line says what to do."""
+    names = []
+    for name, build in _explorers_as_in_the_notebooks():
+        explorer = build()
+        assert explorer.children[-1] is explorer.restart_hint, name
+        hint = explorer.restart_hint.value
+        assert "kernel was restarted" in hint and "run the notebook" in hint, name
+        assert sum(child is explorer.restart_hint for child in explorer.children) == 1, name
+        names.append(name)
+    assert len(names) == 7
