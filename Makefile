@@ -29,7 +29,7 @@ TEST_WORKERS ?= 2
 # more pytest options for the suite, e.g. TEST_ARGS=--junitxml=report.xml (benchmarks/test_suite_time.py)
 TEST_ARGS ?=
 
-.PHONY: setup setup-runtime check-python git-filter lab test test-main test-colab colab-pass lint clean-notebooks
+.PHONY: setup setup-runtime check-python git-filter lab test test-main test-assignments test-colab colab-pass lint clean-notebooks assignments
 
 # The supported range, checked before anything is installed (when .venv is made) (keras 3.15 and ipykernel 7 need >= 3.11;
 # TensorFlow has no wheel for 3.14 yet).
@@ -71,7 +71,7 @@ lab: setup-runtime git-filter
 
 # The Colab pass needs a Python 3.13. Where none is found, CI (CI set, not "false") fails; anywhere else the rest
 # of the suite has passed, and the last line says that the Colab pass did not run and how to enable it.
-test: test-main colab-pass
+test: test-main test-assignments colab-pass
 
 colab-pass:
 	@if py=$$(COLAB_PYTHON="$(COLAB_PYTHON)" scripts/find_python.sh 3.13); then \
@@ -84,7 +84,17 @@ colab-pass:
 
 test-main: setup
 	$(BIN)/ruff check .
-	$(TEST_ENV) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=15 $(TEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=15 -m "not grading" $(TEST_ARGS)
+
+# The exercises as hand-outs and autograders (otter-grader, scripts/build_assignments.py), into assignments/dist/.
+assignments: setup
+	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/python scripts/build_assignments.py
+
+# The autograder graded for real: the solutions score every point, the untouched student copies none. The
+# exercises train at their exercise budget, so this takes minutes (about 5.5 on the 2-core machine); one notebook
+# at a time, outside test-main's 15-minute budget.
+test-assignments: setup
+	$(TEST_ENV) $(BIN)/python -m pytest -m grading --durations=10 tests/test_assignments.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 RUN_LINES = ("New training run", "Resumed", "Trained")  # what is worth seeing of a re-run notebook
+# The course's topic notebooks, wherever the caller runs (a solutions notebook, or an assignment copy being graded)
+COURSE_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def run_notebook_here(path: str | Path, *, edits: Mapping[str, str] | None = None, skip_cells: Iterable[str] = (),
@@ -28,8 +30,10 @@ def run_notebook_here(path: str | Path, *, edits: Mapping[str, str] | None = Non
     from IPython.utils.capture import capture_output
 
     path = Path(path)
+    if not path.is_file() and (COURSE_NOTEBOOKS / path.name).is_file():
+        path = COURSE_NOTEBOOKS / path.name  # run from elsewhere (an assignment being graded): the course's copy
     if not path.is_file():
-        raise FileNotFoundError(f"no notebook at {path}: run the solutions notebook from notebooks/solutions/")
+        raise FileNotFoundError(f"no notebook at {path}, nor {path.name} in {COURSE_NOTEBOOKS}")
     if namespace is None:
         shell = get_ipython()
         if shell is None:

@@ -54,7 +54,7 @@ def ex1(generator, E, *, n_noise: int = 8, seed: int = 0) -> CheckResult:
     import keras
 
     name = "Exercise 1"
-    if E is None:
+    if E is None or E is ...:  # ...: the assignment copy's blank
         return _missing(name, "E", "take the first Dense layer's kernel (generator.summary() shows which layer) "
                         "and keep only the rows that multiply the 10 label inputs.")
     dense = _first_dense(generator)
@@ -89,7 +89,7 @@ def ex2(judge, t_values, mixed_images, *, first: int = 4, second: int = 9) -> Ch
     ``second`` at t = 1 (the generator obeys at the ends); the check reports where the two cross and how sure
     the judge is there (a plausible digit, or a blend it cannot read)."""
     name = "Exercise 2"
-    if t_values is None or mixed_images is None:
+    if any(v is None or v is ... for v in (t_values, mixed_images)):
         return _missing(name, "t_values / mixed_images",
                         f"generate with a fixed z and labels (1 - t) * one_hot({first}) + t * one_hot({second}) "
                         "for t from 0 to 1 (e.g. np.linspace(0, 1, 11)).")

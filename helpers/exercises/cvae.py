@@ -46,7 +46,7 @@ def ex1(wrong, per_label, y_test) -> CheckResult:
     per_label = np.asarray(per_label, float)
     y_test = np.asarray(y_test, int)
     expected = np.flatnonzero(per_label.argmin(1) != y_test)
-    if wrong is None:
+    if wrong is None or wrong is ...:  # ...: the assignment copy's blank
         return report(name, False, success="", hint="set `wrong` to the indices of the test digits for which a label "
                       "other than the true one has the lowest -ELBO (compare per_label.argmin(1) with y_test).")
     got = np.unique(np.asarray(wrong, int).ravel())
