@@ -22,9 +22,10 @@ sys.path.insert(0, str(ROOT))
 from scripts import build_assignments  # noqa: E402
 
 TOPICS = build_assignments.TOPICS
-# 02's autograder notebook runs clean top to bottom under nbclient (about 5 minutes, every exercise's check passing),
-# but `otter run` scores it 2 of 5 with the errors of its exercise 3-5 cells hidden: not yet understood, so 02's
-# grading run is not claimed. Its build and student copy are tested like the others'.
+# 02's solutions train about 13,000 steps at the exercise budget (exercises 3-5), several minutes more than the
+# other four topics' grading runs together, so its grading run is not yet part of `make test`; `pytest -m grading
+# -k 02_cgan tests/test_assignments.py` runs it. (Graded with COURSE_FAST=1, which its solutions read as "skip the
+# long runs", it scores 2 of 5: _grade clears that variable.)
 GRADED = [t for t in TOPICS if t != "02_cgan"]
 
 
