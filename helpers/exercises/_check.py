@@ -47,3 +47,8 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def unanswered(*values) -> bool:
+    """True while any of ``values`` is still a blank: the notebook's ``None`` or an otter hand-out's ``...``."""
+    return any(value is None or value is ... for value in values)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import data
-from ._check import CheckResult, report
+from ._check import CheckResult, report, unanswered
 
 # Exercise 3: D's mean output on real held-out digits with their own label minus with a wrong label.
 # Measured after 1,000 steps (992: 32 epochs of 31) on the embedded sample, seeds 0-2: lecture D 0.032/0.032/0.031,
@@ -54,7 +54,7 @@ def ex1(generator, E, *, n_noise: int = 8, seed: int = 0) -> CheckResult:
     import keras
 
     name = "Exercise 1"
-    if E is None or E is ...:  # ...: the assignment copy's blank
+    if unanswered(E):
         return _missing(name, "E", "take the first Dense layer's kernel (generator.summary() shows which layer) "
                         "and keep only the rows that multiply the 10 label inputs.")
     dense = _first_dense(generator)
@@ -89,7 +89,7 @@ def ex2(judge, t_values, mixed_images, *, first: int = 4, second: int = 9) -> Ch
     ``second`` at t = 1 (the generator obeys at the ends); the check reports where the two cross and how sure
     the judge is there (a plausible digit, or a blend it cannot read)."""
     name = "Exercise 2"
-    if any(v is None or v is ... for v in (t_values, mixed_images)):
+    if unanswered(t_values, mixed_images):
         return _missing(name, "t_values / mixed_images",
                         f"generate with a fixed z and labels (1 - t) * one_hot({first}) + t * one_hot({second}) "
                         "for t from 0 to 1 (e.g. np.linspace(0, 1, 11)).")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import data
-from ._check import CheckResult, report
+from ._check import CheckResult, report, unanswered
 
 # Exercise 2, decoder without the label, exercise budget (2,000 steps), seeds 0-2: label accuracy 9-11 %
 # (unchanged notebook: 92-95 %); a change of c moves no pixel at all (0.0000; unchanged: 0.092-0.094).
@@ -46,7 +46,7 @@ def ex1(wrong, per_label, y_test) -> CheckResult:
     per_label = np.asarray(per_label, float)
     y_test = np.asarray(y_test, int)
     expected = np.flatnonzero(per_label.argmin(1) != y_test)
-    if wrong is None or wrong is ...:  # ...: the assignment copy's blank
+    if unanswered(wrong):
         return report(name, False, success="", hint="set `wrong` to the indices of the test digits for which a label "
                       "other than the true one has the lowest -ELBO (compare per_label.argmin(1) with y_test).")
     got = np.unique(np.asarray(wrong, int).ravel())

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..environment import quiet_tensorflow
-from ._check import CheckResult, report
+from ._check import CheckResult, report, unanswered
 
 quiet_tensorflow()
 import keras  # noqa: E402
@@ -143,7 +143,7 @@ def ex3(predicted_shape) -> CheckResult:
     (1, 4, 4, 2) input equals what the layer returns."""
     layer = keras.layers.Conv2DTranspose(8, 5, strides=3, padding="valid")
     actual = tuple(int(d) for d in layer(np.zeros((1, 4, 4, 2), dtype="float32")).shape)
-    if predicted_shape is None or predicted_shape is ...:  # ...: the assignment copy's blank
+    if unanswered(predicted_shape):
         return report("Exercise 3", False, success="", hint=(
             "set predicted_shape to your prediction, a tuple (batch, height, width, channels), worked out with "
             "section 4's formula before calling the layer."))

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import data, evaluation, vae
-from ._check import CheckResult, report
+from ._check import CheckResult, report, unanswered
 
 KL_BY_HAND = 0.5 * 1.0 + 0.5 * (np.exp(-2.0) + 1.0)  # the closed form for mu = (1, 0), log-variance (0, -2)
 LECTURE_NOISE_STDDEV = 0.1  # the lecture's epsilon ~ N(0, 0.1^2)
@@ -79,7 +79,7 @@ def _final(history, name: str) -> float | None:
 def ex1(your_kl) -> CheckResult:
     """KL by hand: your number for KL(N((1, 0), diag(e^0, e^-2)) || N(0, I))."""
     exact = float(KL_BY_HAND)
-    if your_kl is None or your_kl is ...:  # ...: the assignment copy's blank
+    if unanswered(your_kl):
         return report("Exercise 1", False, success="", hint="set my_kl to the number you computed by hand with "
                       "the closed form of section 1 (one term per latent dimension, then add them).")
     value = float(your_kl)
@@ -103,7 +103,7 @@ def ex2(lecture_encoder, lecture_decoder, images, encoder, decoder, *, n_samples
     ``FAIR_GAP_LIMIT`` nats) and (c) the KL its loss charged is at least ``LECTURE_KL_SHORTFALL`` nats below the
     true KL of the q it samples from: its loss is no bound.
     """
-    if any(m is None or m is ... for m in (lecture_encoder, lecture_decoder)):
+    if unanswered(lecture_encoder, lecture_decoder):
         return report("Exercise 2", False, success="", hint="build and train lecture_encoder / lecture_decoder "
                       "(the lecture's sampling inside a copy of the training step), then run this cell again.")
     images = np.asarray(images, np.float32)
