@@ -25,6 +25,7 @@ student notebooks run on Colab unchanged, and ``otter run`` grades one submissio
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 import shutil
 import subprocess
@@ -71,22 +72,40 @@ def _solution_code(source: str, n: int) -> str:
 
 
 def _defined_by(code: str) -> set[str]:
-    """Names the code assigns or defines (at any depth)."""
+    """Names the code assigns, defines or imports (at any depth)."""
     names = set()
     for node in ast.walk(ast.parse(code)):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
         elif isinstance(node, ast.FunctionDef | ast.ClassDef):
             names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
     return names
 
 
-def _blanks(passing: str, failing: str | None, n: int, solution_names: set[str]) -> tuple[str, list[str]]:
+def _runs_a_notebook_into_globals(code: str) -> bool:
+    return any(isinstance(node, ast.Call) and getattr(node.func, "id", None) == "run_notebook_here"
+               and not any(kw.arg == "namespace" for kw in node.keywords) for node in ast.walk(ast.parse(code)))
+
+
+def _unbound(call: str, bound: set[str]) -> list[str]:
+    """Names the check call reads that neither the set-up cells nor the student's blanks define."""
+    tree = ast.parse(call)
+    read = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    return sorted(read - bound - set(dir(builtins)))
+
+
+def _blanks(passing: str, failing: str | None, n: int, solution_names: set[str],
+            earlier_names: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
     """(the check call the student runs, the lines that give its arguments their unmodified values).
 
     An argument the solution computes (a name, a name[...] or any other expression) is read from a name the student
     sets; the blank binds that name to what the failing call passes, so the untouched copy runs and scores zero —
-    or to None where that value is itself computed by the solution (the student copy does not have it)."""
+    or to None where that value is itself computed by the solution (the student copy does not have it). An argument
+    the two calls share is kept as it is, unless it reads a name that only this or an earlier exercise's solution
+    defines, not the set-up (``earlier_names``): then it is a blank (None) too, or the student's check would raise a
+    NameError."""
     call, old = ast.parse(passing, mode="eval").body, ast.parse(failing, mode="eval").body if failing else None
     if old is not None and any(isinstance(a, ast.Starred) for a in old.args):
         old = None  # the failing call unpacks something: no argument-by-argument correspondence
@@ -94,7 +113,8 @@ def _blanks(passing: str, failing: str | None, n: int, solution_names: set[str])
     for k, arg in enumerate(call.args):
         before = old.args[k] if old is not None and k < len(old.args) else None
         same = before is not None and ast.unparse(before) == ast.unparse(arg)
-        if same or isinstance(arg, ast.Constant):
+        reads = {node.id for node in ast.walk(arg) if isinstance(node, ast.Name)}
+        if (same and not reads & earlier_names) or isinstance(arg, ast.Constant):
             args.append(ast.unparse(arg))
             continue
         if isinstance(arg, ast.Name):
@@ -103,7 +123,7 @@ def _blanks(passing: str, failing: str | None, n: int, solution_names: set[str])
             name = f"ex{n}_answer_{k + 1}"
         args.append(name)
         uses = {node.id for node in ast.walk(before) if isinstance(node, ast.Name)} if before is not None else set()
-        unmodified = ast.unparse(before) if before is not None and not (uses & solution_names) else "None"
+        unmodified = "None" if before is None or uses & (solution_names | earlier_names) else ast.unparse(before)
         blanks.append(f"{name} = {unmodified}")
     keywords = [f"{kw.arg}={ast.unparse(kw.value)}" for kw in call.keywords]
     return f"{ast.unparse(call.func)}({', '.join(args + keywords)})", blanks
@@ -121,6 +141,11 @@ def master(topic: str) -> nbformat.NotebookNode:
         "or ✗ with a hint. Submit this notebook: the grader runs it from the top, one point per passing check."))
     starts = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and EXERCISE_HEADING.match(c.source)]
     nb.cells += [c for c in cells[1:starts[0]]]
+    setup = [c.source for c in cells[1:starts[0]] if c.cell_type == "code"]
+    setup_names = set().union(*(_defined_by(source) for source in setup))
+    # run_notebook_here without a namespace of its own runs a course notebook into the globals: names no parser sees
+    dynamic_setup = any(_runs_a_notebook_into_globals(source) for source in setup)
+    earlier_names: set[str] = set()
     for at, end in zip(starts, starts[1:] + [len(cells)]):
         n = int(EXERCISE_HEADING.match(cells[at].source).group(1))
         body = cells[at + 1:end]
@@ -132,7 +157,12 @@ def master(topic: str) -> nbformat.NotebookNode:
         if passing is None:
             raise SystemExit(f"{topic}, exercise {n}: no `assert check.ex{n}(...)` in its solution cells")
         solution_names = set().union(*(_defined_by(_solution_code(c.source, n)) for c in code))
-        student_call, blanks = _blanks(passing, failing, n, solution_names)
+        earlier_names |= solution_names
+        student_call, blanks = _blanks(passing, failing, n, solution_names, frozenset(earlier_names - setup_names))
+        missing = _unbound(student_call, setup_names | {b.split(" = ")[0] for b in blanks})
+        if missing and not dynamic_setup:
+            raise SystemExit(f"{topic}, exercise {n}: the student's check `{student_call}` reads {', '.join(missing)}, "
+                             "which only a solution defines: define it in the solutions notebook's set-up cells")
         heading = nbformat.v4.new_markdown_cell(cells[at].source.splitlines()[0])
         nb.cells += [_raw(f"# BEGIN QUESTION\nname: ex{n}\npoints: 1\ncheck_cell: false"), heading,
                      _raw("# BEGIN SOLUTION")]

@@ -99,3 +99,16 @@ def test_grading_gives_full_marks_to_the_solutions_and_zero_to_the_untouched_cop
     assert set(solved) == set(untouched) == expected
     assert all(score == 1 for score in solved.values()), solved
     assert all(score == 0 for score in untouched.values()), untouched
+
+
+def test_a_check_never_reads_a_name_only_a_solution_defines():
+    # 02's exercise 4 once read grid_y, defined in exercise 3's solution only: the student's check raised NameError
+    call, blanks = build_assignments._blanks("check.ex4(long_g, judge, long_history, grid_y)",
+                                             "check.ex4(short_g, judge, short_history, grid_y)", 4,
+                                             {"long_g", "long_history", "short_g", "short_history"},
+                                             frozenset({"grid_y", "long_g", "long_history"}))
+    assert call == "check.ex4(long_g, judge, long_history, grid_y)"
+    assert blanks == ["long_g = None", "long_history = None", "grid_y = None"]
+    assert build_assignments._unbound("check.ex1(shipped, E, len(x))", {"check", "shipped"}) == ["E", "x"]
+    assert build_assignments._runs_a_notebook_into_globals('run_notebook_here("../04_vae.ipynb", BUDGET="exercise")')
+    assert not build_assignments._runs_a_notebook_into_globals("run_notebook_here(NOTEBOOK, namespace={})")
