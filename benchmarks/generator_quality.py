@@ -39,6 +39,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
+from helpers import augment as augmentation  # noqa: E402
 from helpers import data, evaluation, training  # noqa: E402
 from helpers import gan as gan_helpers  # noqa: E402
 
@@ -77,6 +78,22 @@ def radford_discriminator():
             layers.Dense(1, activation="sigmoid"),
         ],
         name="radford_discriminator",
+    )
+
+
+def spectral_discriminator():
+    """03's discriminator with spectral normalisation (Miyato et al., 2018) on every weight layer, and no dropout:
+    each layer's largest singular value is held at 1, so D cannot sharpen without bound on 4,000 digits."""
+    sn = keras.layers.SpectralNormalization
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            sn(layers.Conv2D(32, 4, strides=2, padding="same")), layers.LeakyReLU(0.2),
+            sn(layers.Conv2D(64, 4, strides=2, padding="same")), layers.LeakyReLU(0.2),
+            layers.Flatten(),
+            sn(layers.Dense(1)), layers.Activation("sigmoid"),
+        ],
+        name="spectral_discriminator",
     )
 
 
@@ -129,9 +146,16 @@ def run(args) -> None:
         step, g_opt, d_opt = ns["make_train_step"](generator, discriminator)
         arrays = (x_train, data.one_hot(y_train, 10))
     else:
-        discriminator = radford_discriminator() if args.d_variant == "radford" else ns["build_discriminator"]()
+        discriminator = {"radford": radford_discriminator, "spectral": spectral_discriminator}.get(
+            args.d_variant, ns["build_discriminator"])()
+        augment = None
+        if args.augment == "diffaugment":
+            if flat:
+                raise SystemExit("--augment diffaugment needs image-shaped batches: use it with the 03_dcgan models")
+            augment_seeds = keras.random.SeedGenerator(args.seed + 1)
+            augment = lambda images: augmentation.diff_augment(images, augment_seeds)  # noqa: E731
         step = gan_helpers.make_gan_train_step(generator, discriminator, g_opt, d_opt, args.latent_dim, seed=args.seed,
-                                               real_label=args.real_label)
+                                               real_label=args.real_label, augment=augment)
         arrays = (x_train,)
     ema_generator, update = None, None
     if args.ema:
@@ -248,7 +272,9 @@ if __name__ == "__main__":
     parser.add_argument("--latent-dim", type=int, default=100)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--tag", default="")
-    parser.add_argument("--d-variant", choices=["notebook", "radford"], default="notebook",
+    parser.add_argument("--augment", choices=["none", "diffaugment"], default="none",
+                        help="DiffAugment (translation + cutout) on everything D sees (03_dcgan models)")
+    parser.add_argument("--d-variant", choices=["notebook", "radford", "spectral"], default="notebook",
                         help="03 only: the notebook's discriminator, or one with BatchNormalization and no dropout")
     parser.add_argument("--save", default="", help="save the (EMA) generator here at the end")
     parser.add_argument("--summary", action="store_true")

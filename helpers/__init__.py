@@ -13,6 +13,9 @@ holds what would otherwise be copied between them:
 - ``evaluation``   the judge classifier, Fréchet distance, class coverage, label accuracy
 - ``gan``          notebook 01's compiled GAN step, reused by notebook 03
 - ``vae``          the VAE's Sampling layer, KL term, ELBO and latent pictures
+- ``augment``      DiffAugment (translation, cutout) for a GAN's discriminator on few images
+- ``toy_gan``      01's theory on a 1-D toy: the optimal discriminator and -log 4 + 2 JSD, checked
+- ``toy_vae``      04's theory on probabilistic PCA: exact log p(x), the ELBO's gap, the importance-weighted bound
 """
 
 __version__ = "0.1.0"
