@@ -131,7 +131,7 @@ def _blanks(passing: str, failing: str | None, n: int, solution_names: set[str],
 
 def master(topic: str) -> nbformat.NotebookNode:
     solutions = nbformat.read(ROOT / "notebooks" / "solutions" / f"{topic}_solutions.ipynb", as_version=4)
-    cells = [c for c in solutions.cells if c.get("id") != "colab-setup"]
+    cells = solutions.cells  # the Colab/Kaggle set-up cell stays: a hand-out opened there fetches the course too
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": solutions.metadata.get("kernelspec", {})})
     nb.cells.append(_raw(f"# ASSIGNMENT CONFIG\nname: {topic}\ninit_cell: false\ncheck_all_cell: false\n"
                          "export_cell: false\nrun_tests: false\ntests:\n  ok_format: false\ngenerate: true\n"))

@@ -60,6 +60,9 @@ def test_the_student_copy_keeps_the_checks_and_drops_the_solutions(dist, topic):
     for cell in student.cells[first:]:  # after the set-up, only the exercises' headings: no diff, no "why"
         if cell.cell_type == "markdown":
             assert cell.source.startswith("## Exercise"), f"{topic}: an explanation left in the student copy"
+    # opened on Colab or Kaggle, the hand-out fetches the course first, as the topic notebooks do
+    first_code = next(c for c in student.cells if c.cell_type == "code")
+    assert "google.colab" in first_code.source and 'COURSE_NOTEBOOK_DIR = "notebooks/solutions"' in first_code.source
     # each student copy parses and binds what its checks read (a blank is the unmodified value or None)
     for cell in student.cells:
         if cell.cell_type == "code":
