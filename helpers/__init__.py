@@ -14,6 +14,8 @@ holds what would otherwise be copied between them:
 - ``gan``          notebook 01's compiled GAN step, reused by notebook 03
 - ``vae``          the VAE's Sampling layer, KL term, ELBO and latent pictures
 - ``augment``      DiffAugment (translation, cutout) for a GAN's discriminator on few images
+- ``wgan``         WGAN-GP's training step (critic updates, gradient penalty, a G update every n_critic-th call)
+- ``toy_ring``     the ring of 8 Gaussians: data, small MLPs, modes covered and the high-quality share
 - ``toy_gan``      01's theory on a 1-D toy: the optimal discriminator and -log 4 + 2 JSD, checked
 - ``toy_vae``      04's theory on probabilistic PCA: exact log p(x), the ELBO's gap, the importance-weighted bound
 """
