@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .environment import quiet_tensorflow
+from .plotting import _detached as detached  # closed in pyplot: shown once, where the notebook displays it
 
 quiet_tensorflow()
 import keras  # noqa: E402
@@ -150,5 +151,4 @@ def discriminator_figure(data: Gaussian, generator: Gaussian, discriminator_at, 
     if title:
         top.set_title(title, fontsize=10)
     fig.tight_layout()
-    plt.close(fig)  # shown once, where the notebook displays it
-    return fig
+    return detached(fig)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .plotting import _detached as detached  # closed in pyplot: shown once, where the notebook displays it
+
 LOG_2PI = float(np.log(2 * np.pi))
 
 
@@ -100,9 +102,13 @@ class LinearGaussian:
         return DiagonalEncoder(np.linalg.solve(M, self.W.T), np.zeros(self.latent_dim),
                                self.noise_variance / np.diag(M))
 
+    def encoder_mean(self, x: np.ndarray, encoder: DiagonalEncoder) -> np.ndarray:
+        """The mean of q(z | x), ``A (x - mu) + b``, per row."""
+        return (x - self.mu) @ encoder.weight.T + encoder.bias
+
     def elbo(self, x: np.ndarray, encoder: DiagonalEncoder) -> np.ndarray:
         """Closed-form ELBO = E_q[log p(x|z)] - KL(q || p(z)), per row."""
-        mean = (x - self.mu) @ encoder.weight.T + encoder.bias
+        mean = self.encoder_mean(x, encoder)
         residual = x - self.mu - mean @ self.W.T
         d = len(self.mu)
         expected_log_lik = -0.5 * (d * (LOG_2PI + np.log(self.noise_variance))
@@ -112,7 +118,7 @@ class LinearGaussian:
 
     def kl_to_posterior(self, x: np.ndarray, encoder: DiagonalEncoder) -> np.ndarray:
         """KL(q(z|x) || p(z|x)) between two Gaussians, per row: the ELBO's gap to log p(x)."""
-        q_mean = (x - self.mu) @ encoder.weight.T + encoder.bias
+        q_mean = self.encoder_mean(x, encoder)
         p_mean, p_cov = self.posterior(x)
         p_precision = np.linalg.inv(p_cov)
         diff = p_mean - q_mean
@@ -121,7 +127,7 @@ class LinearGaussian:
 
     def _log_weights(self, x: np.ndarray, encoder: DiagonalEncoder, k: int, rng: np.random.Generator):
         """log p(x, z_i) - log q(z_i | x) for k draws z_i ~ q(z | x) per row: shape (n, k)."""
-        mean = (x - self.mu) @ encoder.weight.T + encoder.bias
+        mean = self.encoder_mean(x, encoder)
         z = mean[:, None, :] + np.sqrt(encoder.variance) * rng.standard_normal((len(x), k, self.latent_dim))
         log_joint = (_log_diagonal_normal(x[:, None, :], z @ self.W.T + self.mu, self.noise_variance)
                      + _log_diagonal_normal(z, 0.0, 1.0))
@@ -151,7 +157,7 @@ def posterior_figure(model: LinearGaussian, encoder: DiagonalEncoder, x: np.ndar
         raise ValueError(f"posterior_figure draws 2-D codes; this model has {model.latent_dim}")
     x = np.asarray(x, dtype="float64").reshape(1, -1)
     p_mean, p_cov = model.posterior(x)
-    q_mean = (x - model.mu) @ encoder.weight.T + encoder.bias
+    q_mean = model.encoder_mean(x, encoder)
     fig, ax = plt.subplots(figsize=(4, 4))
     for radius, style in ((1, "-"), (2, ":")):
         ax.plot(*_ellipse(p_mean[0], p_cov, radius).T, color="black", linestyle=style,
@@ -163,5 +169,4 @@ def posterior_figure(model: LinearGaussian, encoder: DiagonalEncoder, x: np.ndar
     ax.set_aspect("equal")
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
-    plt.close(fig)  # shown once, where the notebook displays it
-    return fig
+    return detached(fig)
