@@ -16,6 +16,8 @@ quiet_tensorflow()
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from .gan import update_weight_average  # noqa: E402
+
 # The paper's defaults (Algorithm 1)
 GP_WEIGHT, N_CRITIC = 10.0, 5
 
@@ -25,9 +27,25 @@ def wgan_optimizer(learning_rate: float = 1e-4) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(learning_rate, beta_1=0.0, beta_2=0.9)
 
 
+def gradient_penalty(critic, real, fake, alpha):
+    """``E[(||grad D(x_hat)|| - 1)^2]`` at ``x_hat = alpha * real + (1 - alpha) * fake``: one interpolate per example,
+    the gradient's norm taken over all of that example's pixels. Differentiable (call it inside the critic's tape)."""
+    between = alpha * real + (1 - alpha) * fake
+    with tf.GradientTape() as inner:
+        inner.watch(between)
+        scores = critic(between, training=True)
+    gradients = inner.gradient(scores, between)
+    slopes = tf.norm(tf.reshape(gradients, (tf.shape(gradients)[0], -1)), axis=1)
+    return tf.reduce_mean(tf.square(slopes - 1.0))
+
+
 def make_wgan_gp_train_step(generator, critic, g_optimizer, c_optimizer, latent_dim: int, *,
-                            gp_weight: float = GP_WEIGHT, n_critic: int = N_CRITIC, seed: int = 0):
-    """One compiled critic update per call (real batch in), and a generator update every ``n_critic``-th call."""
+                            gp_weight: float = GP_WEIGHT, n_critic: int = N_CRITIC, seed: int = 0,
+                            ema_generator=None, ema_decay: float = 0.999):
+    """One compiled critic update per call (real batch in), and a generator update every ``n_critic``-th call.
+
+    ``ema_generator`` (as in :func:`helpers.gan.make_gan_train_step`) moves towards G after each *generator*
+    update, so ``ema_decay`` means the same number of G updates as in the non-saturating step."""
     if n_critic < 1:
         raise ValueError(f"n_critic={n_critic}: the critic must train at least once per generator step")
     seeds = keras.random.SeedGenerator(seed)
@@ -42,6 +60,8 @@ def make_wgan_gp_train_step(generator, critic, g_optimizer, c_optimizer, latent_
             g_loss = -tf.reduce_mean(critic(generator(noise, training=True), training=True))
         grads = tape.gradient(g_loss, generator.trainable_weights)
         g_optimizer.apply_gradients(zip(grads, generator.trainable_weights))
+        if ema_generator is not None:
+            update_weight_average(ema_generator, generator, ema_decay)
         return g_loss
 
     @tf.function
@@ -52,12 +72,7 @@ def make_wgan_gp_train_step(generator, critic, g_optimizer, c_optimizer, latent_
         alpha = keras.random.uniform(alpha_shape, seed=seeds)
         with tf.GradientTape() as tape:
             fake = generator(noise, training=True)
-            between = alpha * real + (1 - alpha) * fake
-            with tf.GradientTape() as inner:
-                inner.watch(between)
-                scores = critic(between, training=True)
-            slopes = tf.norm(tf.reshape(inner.gradient(scores, between), (batch_size, -1)), axis=1)
-            penalty = tf.reduce_mean(tf.square(slopes - 1.0))
+            penalty = gradient_penalty(critic, real, fake, alpha)
             wasserstein = tf.reduce_mean(critic(real, training=True)) - tf.reduce_mean(critic(fake, training=True))
             c_loss = -wasserstein + gp_weight * penalty
         grads = tape.gradient(c_loss, critic.trainable_weights)

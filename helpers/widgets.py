@@ -191,8 +191,9 @@ class ImageExplorer(widgets.VBox):
             return
         began = time.perf_counter()
         rendered = np.asarray(self.render())
-        # one 28x28 image -> one picture; a batch of images -> one strip, side by side
-        self.image.value = png_bytes(rendered, self.scale) if rendered.size == 784 else strip_png(rendered, self.scale)
+        # one 28x28 image (in any shape, e.g. a batch of one) -> one picture; several images -> one strip
+        self.image.value = (png_bytes(rendered.reshape(28, 28), self.scale) if rendered.size == 784
+                            else strip_png(rendered, self.scale))
         self.update_times_ms.append(1000 * (time.perf_counter() - began))
 
     def _observe(self, *controls: widgets.Widget) -> None:

@@ -35,7 +35,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-TOPICS = ["01_gan", "02_cgan", "03_dcgan", "04_vae", "05_cvae"]
+TOPICS = ["01_gan", "02_cgan", "03_dcgan", "03_stabilising_gans", "04_vae", "05_cvae"]
 DIST = ROOT / "assignments" / "dist"
 EXERCISE_HEADING = re.compile(r"^## Exercise (\d+)\b")
 CHECK_CALL = re.compile(r"^(\s*)assert (not )?(check\.ex(\d+)\(.*\))\s*(#.*)?$")

@@ -2,7 +2,7 @@
 diagram of its networks and data flow. Both are stored as attachments of the notebook's title cell, so they show
 before any code has run, in JupyterLab, on GitHub, in Colab and on the static site alike.
 
-    .venv/bin/python scripts/render_previews.py          # render and write them into notebooks 01-05
+    .venv/bin/python scripts/render_previews.py          # render and write them into the topic notebooks
     .venv/bin/python scripts/render_previews.py --check  # exit 1 if a stored picture is no longer current
 
 ``tests/test_previews.py`` renders them again and compares pixels with the stored ones: retrain a model (or change a
@@ -31,6 +31,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 NOTEBOOKS = {"01_gan": "the MLP GAN", "02_cgan": "the conditional GAN", "03_dcgan": "the two DCGAN generators",
+             "03_stabilising_gans": "the four recipes' generators",
              "04_vae": "the 2-D VAE", "05_cvae": "the conditional VAE"}
 PREVIEW, NETWORKS = "preview.png", "networks.png"
 DPI = 80
@@ -85,6 +86,14 @@ def preview(name: str) -> plt.Figure:
                 for kind in ("transpose", "upsample")]
         return _grid(np.concatenate(rows), 2, 10, ["transpose", "upsample"],
                      title="Two convolutional generators, the same noise")
+    if name == "03_stabilising_gans":
+        noise = rng.normal(size=(10, 100)).astype("float32")
+        recipes = {"non-saturating": "dcgan_upsample_generator", "spectral norm": "stabilised_spectral_generator",
+                   "DiffAugment": "stabilised_diffaugment_generator", "WGAN-GP": "stabilised_wgan_gp_generator"}
+        rows = [_symmetric_to_ink(weights.load_model(file, verbose=False)(noise, training=False))
+                for file in recipes.values()]
+        return _grid(np.concatenate(rows), 4, 10, list(recipes),
+                     title="One generator, four training recipes, the same CPU time and noise")
     if name == "04_vae":
         vae = weights.load_model("vae_2d", verbose=False)
         decoder = vae.get_layer("decoder")
@@ -161,6 +170,8 @@ def networks(name: str) -> plt.Figure:
             ax.text(3.05, 1.2, "up x2: Conv2DTranspose (kernel 4, stride 2),\nor UpSampling2D + Conv2D",
                     fontsize=7, ha="center", va="center")
         return fig
+    if name == "03_stabilising_gans":
+        return _stabilising_networks()
     conditional = name == "05_cvae"
     fig, ax = _canvas("Encoder, sampling, decoder" + ("; both networks see the label c" if conditional else ""),
                       height=3.35)
@@ -184,6 +195,24 @@ def networks(name: str) -> plt.Figure:
         _arrow(ax, c["right"], (7.75, 1.45), LABEL_COLOUR, rad=0.08)
         ax.text(4.6, 0.35, "c is concatenated to the encoder's input and to z", fontsize=7, color="#806000",
                 ha="center")
+    return fig
+
+
+def _stabilising_networks() -> plt.Figure:
+    """03_stabilising_gans: 03's upsample generator against three ways of building or feeding D."""
+    fig, ax = _canvas("One generator; the discriminator changed three ways", height=3.6)
+    z = _box(ax, 0.8, 2.2, "noise z\n100 normals", "z", w=1.3)
+    g = _box(ax, 2.85, 2.2, "generator G\n(03's upsample +\nconv generator)", "G", w=2.0, h=0.85)
+    fake = _box(ax, 4.75, 2.2, "generated", "data", w=1.2)
+    real = _box(ax, 4.75, 1.0, "real digit", "data", w=1.2)
+    aug = _box(ax, 6.35, 1.6, "DiffAugment\n(shift, cut out)", "label", w=1.5, h=0.7)
+    d = _box(ax, 8.6, 2.55, "D: P(real)\n(± spectral norm)", "D", w=2.1, h=0.7)
+    critic = _box(ax, 8.6, 0.8, "WGAN-GP critic:\na score, no sigmoid", "D", w=2.1, h=0.7)
+    _arrow(ax, z["right"], g["left"]), _arrow(ax, g["right"], fake["left"])
+    _arrow(ax, fake["right"], aug["left"]), _arrow(ax, real["right"], aug["left"])
+    _arrow(ax, aug["right"], d["left"]), _arrow(ax, aug["right"], critic["left"])
+    ax.text(6.35, 0.85, "DiffAugment recipe only;\nthe others pass images as they are", fontsize=7, ha="center",
+            va="center")
     return fig
 
 

@@ -38,9 +38,9 @@ def colab_cell_source(nb_path: Path) -> str:
 
 
 def test_every_notebook_is_covered():
-    assert [p.name for p in TOPIC_NOTEBOOKS][:1] == ["00_setup.ipynb"] and len(TOPIC_NOTEBOOKS) == 8
-    assert all(p.name.endswith("_solutions.ipynb") for p in NOTEBOOKS[8:13]) and len(NOTEBOOKS) >= 13
-    assert all(p.parent.name == "more" and p.name.endswith("_more.ipynb") for p in NOTEBOOKS[13:])
+    assert [p.name for p in TOPIC_NOTEBOOKS][:1] == ["00_setup.ipynb"] and len(TOPIC_NOTEBOOKS) == 9
+    assert all(p.name.endswith("_solutions.ipynb") for p in NOTEBOOKS[9:15]) and len(NOTEBOOKS) >= 15
+    assert all(p.parent.name == "more" and p.name.endswith("_more.ipynb") for p in NOTEBOOKS[15:])
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

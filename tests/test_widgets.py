@@ -76,6 +76,14 @@ def test_interpolation_explorer_shows_every_generator_and_moves():
     assert len(explorer.update_times_ms) == n + 1
 
 
+def test_interpolation_explorer_with_one_generator():
+    """03_stabilising_gans lets a student keep only one recipe: the explorer then shows one picture."""
+    explorer = course_widgets.InterpolationExplorer({"only": _tiny_generator(seed=0)}, latent_dim=8)
+    start = bytes(explorer.image.value)
+    explorer.t.value = 1.0
+    assert bytes(explorer.image.value) != start
+
+
 def test_interpolation_explorer_needs_a_generator():
     with pytest.raises(ValueError, match="at least one generator"):
         course_widgets.InterpolationExplorer({}, latent_dim=8)
