@@ -7,7 +7,7 @@ each recipe's steady time per step call (``History.seconds_per_step``: tracing e
 goes to ``benchmarks/stabilise_step_costs.jsonl``; part M is the table of every recorded run, and its last run's
 ratios are what the notebook's ``STEP_COST`` should hold (``tests/test_stabilise.py`` checks that they do).
 
-    .venv/bin/python benchmarks/stabilise_step_costs.py                  # about 2 minutes on 2 CPU cores
+    .venv/bin/python benchmarks/stabilise_step_costs.py                  # about 4 minutes on 2 CPU cores
     .venv/bin/python benchmarks/stabilise_step_costs.py --write-results  # part M from the records only
 """
 
