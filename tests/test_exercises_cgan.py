@@ -132,3 +132,32 @@ def test_exercise5_check_finds_the_upper_body_confusion_on_fashion_images():
     assert check.ex5("fashion_mnist", fashion_judge, x, y, x, y)  # real garments as the "generated"
     shuffled = np.random.default_rng(0).permutation(y)  # a generator that ignores its label
     assert not check.ex5("fashion_mnist", fashion_judge, x, shuffled, x, y)
+    # an untrained generator draws one blob for every label, read as one upper-body class: its confusions stay
+    # upper-body, but the label has not sunk in (the check passed on this before it asked for label accuracy)
+    shirts = x_test[y_test == 6][:1000]
+    requested = np.repeat(np.arange(10), 100)
+    result = check.ex5("fashion_mnist", fashion_judge, shirts, requested, x, y)
+    assert not result and result.measured["label accuracy"] < 0.2
+
+
+def test_exercise5_threshold_sits_between_the_recorded_untrained_and_solution_runs():
+    """The label-accuracy gate holds against the recorded runs (part N of benchmarks/RESULTS.md): every seed's
+    untrained generator well below it, every seed's run at the solutions' length well above it."""
+    import json
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    root = Path(__file__).resolve().parents[1]
+    runs = [json.loads(line) for line in (root / "benchmarks" / "cgan_fashion_runs.jsonl").read_text().splitlines()]
+    solutions = nbformat.read(root / "notebooks" / "solutions" / "02_cgan_solutions.ipynb", as_version=4)
+    steps = next(int(m.group(1).replace("_", "")) for c in solutions.cells
+                 if (m := re.search(r"train_run\(([\d_]+), arrays=fashion\)", c.source)))
+    epochs, per_epoch = training.plan_epochs(steps, 60_000, 128)
+    untrained = [r["label accuracy"] for r in runs if r["steps"] == 0]
+    trained = [r for r in runs if r["steps"] == epochs * per_epoch]
+    assert len(untrained) >= 5 and len(trained) >= 5, "record five seeds: benchmarks/cgan_fashion_exercise.py"
+    assert max(untrained) < check.EX5_LABEL_SUNK_IN / 2
+    assert all(r["passed"] for r in trained)
+    assert min(r["label accuracy"] for r in trained) > 1.4 * check.EX5_LABEL_SUNK_IN

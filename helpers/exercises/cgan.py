@@ -30,6 +30,12 @@ EXERCISE_STEPS = (900, 1100)
 LABEL_SUNK_IN = 0.16
 # Exercise 5: Fashion-MNIST's upper-body garments, the classes a judge (and a generator) confuse.
 UPPER_BODY = (0, 2, 4, 6)  # T-shirt/top, pullover, coat, shirt
+# ... and the confusions mean something only once the label has sunk in: an untrained generator draws one blob
+# for every label, the judge reads most of them as one upper-body class, and the confusion test alone passed on it.
+# The judge's label accuracy on the 1,000 garments (part N of benchmarks/RESULTS.md: the solutions' run checked after
+# every epoch, seeds 0-3 and 42): 0.09-0.14 up to 1,404 steps, 0.30-0.38 at 2,340, 0.46-0.53 at 2,808 and
+# 0.56-0.59 at 4,212, the solutions' run (there, upper-body errors staying upper-body 0.77-0.90 against 0.5).
+EX5_LABEL_SUNK_IN = 0.35
 
 
 def _missing(exercise: str, what: str, hint: str) -> CheckResult:
@@ -238,13 +244,19 @@ def ex5(dataset, judge, images, requested, real_images, real_labels) -> CheckRes
     real_within, _ = confusion_within(real_predicted, real_labels)
     worst_generated, worst_real = int(per_label.argmin()), int(real_per_label.argmin())
     names = data.CLASS_NAMES["fashion_mnist"]
+    accuracy = float(np.mean(predicted == requested))
+    if accuracy < EX5_LABEL_SUNK_IN:
+        return report(name, False, measured={"label accuracy": accuracy, "needed": EX5_LABEL_SUNK_IN},
+                      success="", hint="the judge rarely recognises the requested garment, so the label has not sunk "
+                      "in yet and its confusions say nothing: train longer (BUDGET = 'full'), then check again.")
     passed = worst_generated in UPPER_BODY and n_errors > 0 and within >= 0.5
-    measured = {"worst generated class": names[worst_generated], "its accuracy": float(per_label[worst_generated]),
+    measured = {"label accuracy": accuracy, "worst generated class": names[worst_generated],
+                "its accuracy": float(per_label[worst_generated]),
                 "worst real class": names[worst_real], "upper-body errors that stay upper-body (generated)": within,
                 "(real)": real_within}
     return report(name, passed, measured=measured,
                   success="the generated garments are confused where the real ones are: among T-shirt, pullover, "
-                          "coat and shirt, whose silhouettes differ in sleeves and collars, details a 1,000-step "
-                          "MLP draws last.",
+                          "coat and shirt, whose silhouettes differ in sleeves and collars, details an MLP "
+                          "generator draws last.",
                   hint="train longer (the label accuracy table of section 9 should be well above chance), then "
                        "read the table's 'most common other answer' column for the garment rows.")
