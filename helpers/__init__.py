@@ -20,4 +20,4 @@ holds what would otherwise be copied between them:
 - ``toy_vae``      04's theory on probabilistic PCA: exact log p(x), the ELBO's gap, the importance-weighted bound
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
