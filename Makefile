@@ -91,7 +91,7 @@ assignments: setup
 	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/python scripts/build_assignments.py
 
 # The autograder graded for real: the solutions score every point, the untouched student copies none. The
-# exercises train at their exercise budget, so this takes minutes (about 18 on the 2-core machine, most of them
+# exercises train at their exercise budget, so this takes minutes (about 15 on the 2-core machine, 9.5 of them
 # 02's, whose solutions train about 9,000 steps); one notebook at a time, outside test-main's 15-minute budget.
 test-assignments: setup
 	$(TEST_ENV) $(BIN)/python -m pytest -m grading --durations=10 tests/test_assignments.py
