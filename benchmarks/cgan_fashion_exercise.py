@@ -3,13 +3,13 @@
 02's solutions prove exercise 5's check (``helpers.exercises.cgan.ex5``) by training the notebook's conditional MLP
 GAN on Fashion-MNIST's 60,000 garments. That run is the longest part of ``make test-assignments``, so its length is
 measured here: this script runs the solutions notebook's own set-up and ``train_run`` code (its cells, executed
-in-process with ``SEED`` replaced), and after every epoch (469 steps) applies the check exactly as the solutions
+in-process with ``SEED`` replaced), and after every epoch (468 steps) applies the check exactly as the solutions
 cell does (1,000 garments, 100 per class, noise from ``SEED``; the Fashion-MNIST judge on them and on the 10,000
 test garments). One JSON line per epoch goes to ``benchmarks/cgan_fashion_runs.jsonl``; part N lists, per step
 count, the check's verdict and numbers over seeds. Evaluating after each epoch draws no random numbers, so the last
 line of a run is the solutions' own run at that length.
 
-    .venv/bin/python benchmarks/cgan_fashion_exercise.py --steps 5000 --seeds 42 0 1 2 3   # ~5 min per seed here
+    .venv/bin/python benchmarks/cgan_fashion_exercise.py --steps 5000 --seeds 42 0 1 2 3   # 11-24 min per seed here
     .venv/bin/python benchmarks/cgan_fashion_exercise.py --write-results                   # part N from the records
 """
 
@@ -64,7 +64,8 @@ def run(seed: int, max_steps: int) -> None:
     noise = np.random.default_rng(seed).normal(size=(len(requested), latent_dim)).astype("float32")
     labels = data.one_hot(requested, n_classes)
 
-    # train_run's body, with the check after every epoch (sample_fn is called at epoch 0, each epoch and the end)
+    # train_run's body (it cannot be called: its sample_fn and sample_every are fixed), with the check after every
+    # epoch (sample_fn is called at epoch 0, after each epoch and at the end; one thread measured 63-130 s per epoch)
     keras.utils.set_random_seed(seed)
     generator, discriminator = ns["build_generator"](), ns["build_discriminator"]()
     epochs, per_epoch = training.plan_epochs(max_steps, len(arrays[0]), ns["BATCH_SIZE"])
