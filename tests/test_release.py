@@ -70,6 +70,17 @@ def test_tests_workflow_runs_the_readme_test_command_on_push_and_pull_request():
     assert "exec make test" in (ROOT / ".ci" / "run").read_text()
 
 
+def test_binders_python_runs_the_main_suite_in_the_workflow():
+    """Binder builds the course on the Python that binder/runtime.txt names; that version must be one the suite
+    runs (the workflow's second job), not only one the README allows."""
+    binder_python = (ROOT / "binder" / "runtime.txt").read_text().strip().removeprefix("python-")
+    job = yaml.safe_load((ROOT / ".github" / "workflows" / "tests.yml").read_text())["jobs"]["python312"]
+    python = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python"))
+    assert str(python["with"]["python-version"]) == binder_python
+    runs = [s["run"] for s in job["steps"] if "run" in s]
+    assert f"make test-main PYTHON=python{binder_python}" in runs
+
+
 # --------------------------------------------------------------------------- the Colab pass of `make test`
 
 FIND_PYTHON = ROOT / "scripts" / "find_python.sh"
