@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from helpers import data  # noqa: E402
 from scripts.train_pretrained import inject_parameters  # noqa: E402
 
-TOPIC_NOTEBOOKS = ["01_gan", "02_cgan", "03_dcgan", "04_vae", "05_cvae"]
+TOPIC_NOTEBOOKS = ["01_gan", "02_cgan", "03_dcgan", "03_stabilising_gans", "04_vae", "05_cvae"]
 BINDER_LIMIT_BYTES = 2 * 1024**3  # mybinder.org's memory cap
 
 # Fast mode, but every one of the 60,000/10,000 Fashion-MNIST images: whatever grows with the data
@@ -39,6 +39,7 @@ FULL_SIZE_PARAMETERS = {
     "01_gan": {"DATASET": "fashion_mnist", "TRAIN_SIZE": None},
     "02_cgan": {"DATASET": "fashion_mnist", "TRAIN_SIZE": None},
     "03_dcgan": {"DATASET": "fashion_mnist", "TRAIN_SIZE": None},
+    "03_stabilising_gans": {"DATASET": "fashion_mnist", "TRAIN_SIZE": None},
     "04_vae": {"DATASET": "fashion_mnist", "TRAIN_SIZE": None, "TEST_SIZE": None, "EPOCHS": 1},
     "05_cvae": {"DATASET": "fashion_mnist", "TRAIN_SIZE": None, "TEST_SIZE": None, "EPOCHS": 1},
 }
@@ -50,6 +51,7 @@ FULL_MODE_PARAMETERS = {
     "01_gan": {"DATASET": "fashion_mnist", "EVALUATE": True, "TRAIN_STEPS": 20, "TIMING_STEPS": 3},
     "02_cgan": {"DATASET": "fashion_mnist", "EVALUATE": True, "TRAIN_STEPS": 20, "BLIND_STEPS": 20},
     "03_dcgan": {"DATASET": "fashion_mnist", "EVALUATE": True, "TRAIN_STEPS": 10},
+    "03_stabilising_gans": {"DATASET": "fashion_mnist", "EVALUATE": True, "TRAIN_STEPS": 10},  # each recipe >= 1 step
     "04_vae": {"DATASET": "fashion_mnist", "EVALUATE": True, "EPOCHS": 1, "ELBO_SAMPLES": 2, "IW_SAMPLES": 20},
     "05_cvae": {"DATASET": "fashion_mnist", "EVALUATE": True, "TRAIN_STEPS": 600,  # one epoch of 600 batches
                 "ELBO_SAMPLES": 2, "IW_SAMPLES": 20},
