@@ -5,8 +5,9 @@
 
 It runs ``make test-main`` (ruff, then pytest on TEST_WORKERS processes, as `make test` and CI do) with a JUnit
 report, and writes the wall time, pytest's own time and where the time goes: the summed durations of the
-tests, grouped by what they run (on several workers the sums add up to more than the wall time). The Colab
-step of `make test` (``test-colab``) is not included: it runs in its own environment, after this.
+tests, grouped by what they run (on several workers the sums add up to more than the wall time); the grading
+runs are part of test-main. The Colab step of `make test` (``test-colab``) is not included: it runs in its own
+environment, after this.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ SECTION = "## D. Test suite"
 GROUPS = [
     ("course notebooks under nbval (fast mode, training)", lambda c: c.startswith("notebooks.") and
      ".solutions." not in c),
-    ("solutions notebooks under nbval", lambda c: c.startswith("notebooks.solutions.")),
+    ("solutions notebooks under nbval (the Colab pass's; test-main grades them instead)",
+     lambda c: c.startswith("notebooks.solutions.")),
+    ("autograder: hand-outs built, solutions and untouched copies graded", lambda c: c == "tests.test_assignments"),
     ("claims: every notebook in pretrained mode", lambda c: c == "tests.test_claims"),
     ("browser: JupyterLab + Chromium, site", lambda c: c.startswith("tests.browser.")),
     ("Fashion-MNIST notebook runs", lambda c: c == "tests.test_notebooks_fashion"),

@@ -88,8 +88,12 @@ def check_label_picker(explorer, expected_label_7: np.ndarray) -> None:
 # independent notebook runs are split, so one long module does not keep a worker busy alone at the end. Scopes
 # that run whole notebooks go first (longest first balances two workers best); the quick unit tests fill the gaps.
 # (xdist's own `--dist loadgroup` marks do not work with pytest 9, which no longer reads `item._nodeid`.)
+# The grading runs (test_assignments.py, marked `grading`) go before everything: one topic per scope, in the order
+# GRADED lists them (longest first: 02's solutions train about 9,000 steps, 9 of the session's first ~16 minutes on
+# one worker), while the other worker works through the rest.
 SPLIT_BY_TEST = {"test_notebooks_fashion.py", "test_notebook_memory.py"}
-SPLIT_BY_PARAMETER = {"test_claims.py"}  # its tests of one notebook share that notebook's pretrained run (_RUNS)
+# their tests of one parameter share a run: a notebook's pretrained run (test_claims._RUNS), a topic's hand-out build
+SPLIT_BY_PARAMETER = {"test_claims.py", "test_assignments.py"}
 RUNS_NOTEBOOKS = SPLIT_BY_TEST | SPLIT_BY_PARAMETER | {
     "test_widgets_in_jupyterlab.py", "test_site.py", "test_exercises_vae.py", "test_exercises_dcgan.py"}
 
@@ -185,12 +189,20 @@ def pytest_configure(config):
         os.environ.setdefault(name, "1")
 
 
+def _start_order(item) -> int:
+    """0: grading runs, 1: other notebook-running scopes, 2: the rest (see the comment above SPLIT_BY_TEST)."""
+    if item.get_closest_marker("grading"):
+        return 0
+    return 1 if _runs_notebooks(scope_of(item.nodeid)) else 2
+
+
 def pytest_collection_modifyitems(config, items):
-    """In an xdist worker: notebook-running scopes first (a stable sort: a scope's tests keep their order)."""
+    """In an xdist worker: grading scopes, then notebook-running scopes, then the rest (a stable sort: a scope's
+    tests keep their order, and a scope's place in xdist's queue is that of its first test)."""
     import os
 
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        items.sort(key=lambda item: not _runs_notebooks(scope_of(item.nodeid)))
+        items.sort(key=_start_order)
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, absent where it is not installed (make test-colab)
