@@ -3,7 +3,7 @@
 #   make test   install runtime + development tools (requirements-dev.txt), run ruff, the whole test suite with
 #               the autograder's grading runs, then the Colab-versions pass (test-colab: Python 3.13, TF 2.20,
 #               Keras 3.13, ipywidgets 7.7.1; outside CI it is skipped, saying so, where no Python 3.13 is found)
-# Inner loop: make test-quick (a few minutes: no notebook runs, no grading, no browser; see the README)
+# Inner loop: make test-quick (ruff and tests/ without nbval, the pretrained and Fashion-MNIST runs, the browser or grading; see the README)
 # Another interpreter: make lab PYTHON=python3.12
 PYTHON ?= python3
 VENV   := .venv
