@@ -73,8 +73,7 @@ lab: setup-runtime git-filter
 # The Colab pass needs a Python 3.13. Where none is found, CI (CI set, not "false") fails; anywhere else the rest
 # of the suite has passed, and the last line says that the Colab pass did not run and how to enable it.
 # .venv-colab is built beside .venv (both mostly download and unpack wheels: about 80 s each on the 2-core machine,
-# 90 s together), its log printed after; then the main suite, then the Colab pass. Part D of benchmarks/RESULTS.md
-# has what each step costs.
+# about 110 s together), its log printed after; then the main suite, then the Colab pass (times: CHANGELOG.md).
 test:
 	@log=$$(mktemp); \
 	$(MAKE) --no-print-directory colab-venv >$$log 2>&1 & colab=$$!; \

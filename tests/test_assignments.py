@@ -25,7 +25,7 @@ from scripts import build_assignments  # noqa: E402
 
 TOPICS = build_assignments.TOPICS
 # Every topic is graded both ways, longest first (tests/conftest.py starts them in this order; seconds measured
-# for solutions + untouched copy, alone on the 2-core machine: part D of benchmarks/RESULTS.md). 02's solutions
+# for solutions + untouched copy, alone on the 2-core machine: guides/instructor.md). 02's solutions
 # train about 9,000 steps at the exercise budget (2 x 1,000 for exercise 3, 3,000 for exercise 4, 4,000 on
 # Fashion-MNIST for exercise 5, which its checks need); its untouched copy trains nothing. (Graded with
 # COURSE_FAST=1, which its solutions read as "skip the long runs", it would score 2 of 5: _grade clears it.)
