@@ -3,7 +3,8 @@
 #   make test   install runtime + development tools (requirements-dev.txt), run ruff, the whole test suite with
 #               the autograder's grading runs, then the Colab-versions pass (test-colab: Python 3.13, TF 2.20,
 #               Keras 3.13, ipywidgets 7.7.1; outside CI it is skipped, saying so, where no Python 3.13 is found)
-# Inner loop: make test-quick (ruff and tests/ without nbval, the pretrained and Fashion-MNIST runs, the browser or grading; see the README)
+# Inner loop: make test-quick (ruff and tests/ without nbval, the pretrained and Fashion-MNIST runs, the browser
+#   or grading; see the README)
 # Another interpreter: make lab PYTHON=python3.12
 PYTHON ?= python3
 VENV   := .venv
@@ -99,11 +100,14 @@ colab-pass:
 
 # Everything on Python 3.11's versions in one pytest session, so both workers stay busy: the grading runs (the
 # autograder on each topic's solutions and untouched hand-out, at the exercise budget; 02's first, the longest) and
-# the rest of the suite. The solutions notebooks are not run under nbval here: grading runs every solution at the
-# exercise budget, the real one, where nbval's fast mode skips the long runs; the Colab pass runs them under nbval.
+# the rest of the suite. Grading runs every solution at the exercise budget, the real one, where nbval's fast mode
+# skips the long runs, so only the solutions notebooks with outputs nbval compares (NBVAL_CHECK_OUTPUT) run under
+# nbval here; the Colab pass runs all of them under nbval.
+SOLUTIONS_UNCHECKED := $(shell grep -L NBVAL_CHECK_OUTPUT notebooks/solutions/*.ipynb)
 test-main: setup
 	$(BIN)/ruff check .
-	$(TEST_ENV) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=15 --ignore=notebooks/solutions $(TEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=15 \
+	  $(addprefix --ignore=,$(SOLUTIONS_UNCHECKED)) $(TEST_ARGS)
 
 # The inner loop: the helpers' unit tests, the checks' own tests, hygiene, claims' form, user paths. Leaves out every
 # nbval notebook run, the claims' pretrained runs, Fashion-MNIST, full-size memory, the browser and the grading.

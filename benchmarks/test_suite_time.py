@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/test_suite_time.py               # make test-main with the Makefile's TEST_WORKERS
     .venv/bin/python benchmarks/test_suite_time.py --workers 0   # one process, for comparison
+    .venv/bin/python benchmarks/test_suite_time.py --junit J.xml --log make.log --commit abc1234  # a run already made
 
 It runs ``make test-main`` (ruff, then pytest on TEST_WORKERS processes, as `make test` and CI do) with a JUnit
 report, and writes the wall time, pytest's own time and where the time goes: the summed durations of the
@@ -61,6 +62,11 @@ def run_suite(workers: int | None) -> dict:
     tail = (result.stdout + result.stderr)[-3000:]
     if result.returncode != 0:
         raise SystemExit(f"make test-main failed (exit {result.returncode}); not recording a time:\n{tail}")
+    return read_run(junit, tail, wall, "make test-main" + ("" if workers is None else f" TEST_WORKERS={workers}"))
+
+
+def read_run(junit: Path, tail: str, wall: float | None, command: str) -> dict:
+    """The numbers of one test-main run from its JUnit report and the end of its output."""
     summary = re.search(r"(\d+) passed.* in ([\d.]+)s", tail)
     sums: dict[str, float] = defaultdict(float)
     counts: dict[str, int] = defaultdict(int)
@@ -71,8 +77,7 @@ def run_suite(workers: int | None) -> dict:
     workers_line = re.search(r"created: (\d+)/\d+ workers", tail)
     return {"wall": wall, "pytest_s": float(summary.group(2)) if summary else None,
             "passed": int(summary.group(1)) if summary else None, "sums": sums, "counts": counts,
-            "workers": int(workers_line.group(1)) if workers_line else 1,
-            "command": "make test-main" + ("" if workers is None else f" TEST_WORKERS={workers}")}
+            "workers": int(workers_line.group(1)) if workers_line else 1, "command": command}
 
 
 def section(run: dict, began: dt.datetime, started: str, load_before: str, load_after: str, commit: str) -> list[str]:
@@ -82,7 +87,8 @@ def section(run: dict, began: dt.datetime, started: str, load_before: str, load_
         f"`{run['command']}`, {run['workers']} worker process(es). Regenerate with "
         "`.venv/bin/python benchmarks/test_suite_time.py`.", "",
         f"- load before: `{load_before}`", f"- load after:  `{load_after}`", "",
-        f"**{run['passed']} tests passed; pytest {run['pytest_s']:.0f} s, `make test-main` {run['wall']:.0f} s wall** "
+        f"**{run['passed']} tests passed; pytest {run['pytest_s']:.0f} s"
+        + (f", `make test-main` {run['wall']:.0f} s wall** " if run["wall"] is not None else "** ") +
         "(the Colab step of `make test` comes after, in its own environment).", "",
         "| what the tests run | tests | summed test seconds |", "|---|---:|---:|",
     ]
@@ -102,12 +108,24 @@ def write_section(lines: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=None, help="TEST_WORKERS (default: the Makefile's)")
+    parser.add_argument("--junit", type=Path, help="record a run already made: its JUnit report (--junitxml)")
+    parser.add_argument("--log", type=Path, help="with --junit: that run's output (pytest's last lines)")
+    parser.add_argument("--commit", help="with --junit: the commit that run tested")
     args = parser.parse_args()
-    started, load_before, began = machine(), uptime(), dt.datetime.now()
-    run = run_suite(args.workers)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=ROOT).stdout.strip()
-    lines = section(run, began, started, load_before, uptime(), commit)
+    if args.junit:
+        if not (args.log and args.commit):
+            parser.error("--junit needs --log (the run's output) and --commit (what it tested)")
+        tail = args.log.read_text(errors="replace")
+        run = read_run(args.junit, tail[tail.find("created: "):] if "created: " in tail else tail[-3000:], None,
+                       "make test-main")
+        began = dt.datetime.fromtimestamp(args.junit.stat().st_mtime)
+        lines = section(run, began, machine(), "not recorded", "not recorded", args.commit)
+    else:
+        started, load_before, began = machine(), uptime(), dt.datetime.now()
+        run = run_suite(args.workers)
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=ROOT).stdout.strip()
+        lines = section(run, began, started, load_before, uptime(), commit)
     write_section(lines)
     print("\n".join(lines))
     print(f"wrote {RESULTS}")

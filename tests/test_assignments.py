@@ -4,8 +4,9 @@ The build and the student copies are checked here in seconds. The grading runs â
 solutions (every exercise scores its point) and against the untouched student copies (none does) â€” train what
 the exercises train, at the exercise budget, so they take minutes: they are marked ``grading``, run by
 ``make test-main`` beside the rest of the suite (tests/conftest.py starts them first, a topic per scope) and alone
-by ``make test-assignments``. They are also the suite's only run of the solutions notebooks on these versions: the
-Colab pass runs them under nbval in fast mode, which skips the long runs that grading makes.
+by ``make test-assignments``. They are also the suite's only full run of the solutions notebooks on these versions
+(test-main runs under nbval only those with outputs nbval compares; the Colab pass runs them all under nbval in fast
+mode, which skips the long runs that grading makes).
 """
 
 from __future__ import annotations
