@@ -35,7 +35,7 @@ SECTION = "## D. Test suite"
 GROUPS = [
     ("course notebooks under nbval (fast mode, training)", lambda c: c.startswith("notebooks.") and
      ".solutions." not in c),
-    ("solutions notebooks under nbval (the Colab pass's; test-main grades them instead)",
+    ("solutions notebooks under nbval (those with checked outputs; grading runs every solution)",
      lambda c: c.startswith("notebooks.solutions.")),
     ("autograder: hand-outs built, solutions and untouched copies graded", lambda c: c == "tests.test_assignments"),
     ("claims: every notebook in pretrained mode", lambda c: c == "tests.test_claims"),
@@ -111,6 +111,7 @@ def main() -> None:
     parser.add_argument("--junit", type=Path, help="record a run already made: its JUnit report (--junitxml)")
     parser.add_argument("--log", type=Path, help="with --junit: that run's output (pytest's last lines)")
     parser.add_argument("--commit", help="with --junit: the commit that run tested")
+    parser.add_argument("--ci-seconds", type=float, help="with --junit: the whole .ci/run's wall time, if it was one")
     args = parser.parse_args()
     if args.junit:
         if not (args.log and args.commit):
@@ -119,7 +120,11 @@ def main() -> None:
         run = read_run(args.junit, tail[tail.find("created: "):] if "created: " in tail else tail[-3000:], None,
                        "make test-main")
         began = dt.datetime.fromtimestamp(args.junit.stat().st_mtime)
-        lines = section(run, began, machine(), "not recorded", "not recorded", args.commit)
+        lines = section(run, began, machine().split(", load average")[0], "not recorded", "not recorded",
+                        args.commit)
+        if args.ci_seconds:
+            lines[-1:-1] = [f"The whole `CI=true bash .ci/run` of that fresh clone (both venvs, this session, "
+                            f"the Colab pass) took {args.ci_seconds:,.0f} s.", ""]
     else:
         started, load_before, began = machine(), uptime(), dt.datetime.now()
         run = run_suite(args.workers)
