@@ -40,6 +40,17 @@ def test_exercise1_check_wants_the_label_rows_of_the_first_kernel(capsys):
     assert check.ex1(generator, kernel[4:])
     out = capsys.readouterr().out
     assert out.count("✗ Exercise 1") == 3 and out.count("✓ Exercise 1") == 1
+    assert "which meet the noise" in out
+
+
+def test_exercise1_check_says_so_when_E_comes_from_another_model(capsys):
+    # 02's text once said to read E from `generator` while the check reads `ema_generator`: the right rows of the
+    # wrong model must get a hint about the model, not about the rows
+    checked, other = tiny_conditional_generator(), tiny_conditional_generator()
+    other.set_weights([w + 1.0 for w in checked.get_weights()])
+    assert not check.ex1(checked, other.layers[3].kernel.numpy()[4:])
+    out = capsys.readouterr().out
+    assert "take it from the model you pass to the check" in out and "ema_generator" in out
 
 
 def _blend(fours, nines, t_values):

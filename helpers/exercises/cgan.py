@@ -61,8 +61,8 @@ def ex1(generator, E, *, n_noise: int = 8, seed: int = 0) -> CheckResult:
 
     name = "Exercise 1"
     if unanswered(E):
-        return _missing(name, "E", "take the first Dense layer's kernel (generator.summary() shows which layer) "
-                        "and keep only the rows that multiply the 10 label inputs.")
+        return _missing(name, "E", "take the first Dense layer's kernel of the generator you pass to the check "
+                        "(its .summary() shows which layer) and keep only the rows that multiply the 10 label inputs.")
     dense = _first_dense(generator)
     kernel, bias = (np.asarray(w) for w in dense.get_weights())
     latent_dim, n_classes = (int(i.shape[-1]) for i in generator.inputs)
@@ -80,11 +80,16 @@ def ex1(generator, E, *, n_noise: int = 8, seed: int = 0) -> CheckResult:
         by_embedding = z @ kernel[:latent_dim].astype(np.float64) + bias + E[k]
         worst = max(worst, float(np.abs(measured - by_embedding).max()))
     scale = float(np.abs(E).max())
+    if np.allclose(E, kernel[:n_classes]):
+        hint = ("z @ W_z + b + E[k] does not reproduce the layer's output: those are the kernel's first rows, which "
+                "meet the noise. Concatenate puts the noise first, so the label's rows are the last ones.")
+    else:
+        hint = ("z @ W_z + b + E[k] does not reproduce the layer's output, and E is not a block of this model's "
+                "kernel: take it from the model you pass to the check (in 02: ema_generator, the averaged generator "
+                "the notebook draws with and loads in pretrained mode; `generator` holds other weights).")
     return report(name, worst < 1e-4, measured={"max |difference|": worst, "largest |E|": scale},
                   success=f"z @ W_z + b + E[k] reproduces the layer for all {n_classes} labels: the one-hot input "
-                          "just picks row k of E, a learned embedding added to the pre-activation.",
-                  hint="z @ W_z + b + E[k] does not reproduce the layer's output. The kernel's first rows meet "
-                       "the noise, the last ones the label (Concatenate puts noise first).")
+                          "just picks row k of E, a learned embedding added to the pre-activation.", hint=hint)
 
 
 # --------------------------------------------------------------------------- exercise 2

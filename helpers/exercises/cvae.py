@@ -77,9 +77,9 @@ def ex2(accuracy, change_c) -> CheckResult:
                   success="the label no longer reaches the picture: changing c moves no pixel, and the judge finds "
                   "the requested digit about as often as chance. Look at the latent map: the classes have their "
                   "regions again, because z must now carry the class.",
-                  hint="the decoder still uses the label. In build_decoder the Dense layer must read z alone "
-                  "(keep the label Input so the model's signature is unchanged), then re-run from the model cell "
-                  "so training starts a fresh run.",
+                  hint="the decoder still uses the label. In build_decoder concatenate [z, 0 * label] instead of "
+                  "[z, label] (the label Input stays connected, as Keras 3.13 requires, but carries nothing), then "
+                  "re-run from the model cell so training starts a fresh run.",
                   measured={"label accuracy": share, "change_c": change_c})
 
 

@@ -116,7 +116,8 @@ def ex2(generator: keras.Model, history) -> CheckResult:
     if n_bn:
         return report("Exercise 2", False, success="", measured={"BatchNormalization layers": n_bn}, hint=(
             "the generator still normalises its activations: remove every BatchNormalization layer from "
-            "build_transpose_generator (and from the shared generator_body it uses), then train again."))
+            "build_transpose_generator (one after the Dense layer, one after the first Conv2DTranspose), then "
+            "train again."))
     if not _trained_here(history):
         return report("Exercise 2", False, success="", hint=_TRAIN_HINT)
     spread = sample_spread(history.samples[-1])

@@ -45,7 +45,7 @@ def ex1(largest_singular_value) -> CheckResult:
     if any(unanswered(a) for a in answers):
         return report(name, False, success="", hint=(
             "write largest_singular_value: start from a random vector u, repeat v = normalise(W u), "
-            "u = normalise(Wᵀ v), then return ‖W u‖ (section 4)."))
+            "u = normalise(Wᵀ v), then return ‖W u‖ (section 1)."))
     truth = [float(np.linalg.svd(m, compute_uv=False)[0]) for m in matrices]
     try:
         answers = [float(a) for a in answers]
