@@ -19,19 +19,15 @@ import json
 import os
 import platform
 import sys
-import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_file import replace_section  # noqa: E402
-
+from benchmarks.notebook_runs import execute  # noqa: E402
+from benchmarks.results_file import replace_section  # noqa: E402
 from scripts.train_pretrained import inject_parameters  # noqa: E402
 
 NOTEBOOK = ROOT / "notebooks" / "02_cgan.ipynb"
@@ -50,12 +46,7 @@ def run(seed: int, train_steps: int) -> dict:
     parameters = {"DATASET": "fashion_mnist", "BUDGET": "exercise", "TRAIN_STEPS": train_steps, "SEED": seed}
     inject_parameters(nb, parameters)
     nb.cells.append(nbformat.v4.new_code_cell(RECORD_CELL))
-    os.environ.pop("COURSE_FAST", None)
-    os.environ["COURSE_RUNS_DIR"] = tempfile.mkdtemp(prefix="ex5-student-")
-    began = time.perf_counter()
-    NotebookClient(nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
-                   ).execute()
-    wall = time.perf_counter() - began
+    wall = execute(nb, NOTEBOOK, fast=False, timeout=3600)  # a fresh kernel, a temporary runs folder
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
     record = json.loads(next(line for line in text.splitlines() if line.startswith(MARK))[len(MARK):])
     return {"when": datetime.now(UTC).isoformat(timespec="seconds"), "seed": seed, "parameters": parameters,

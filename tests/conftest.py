@@ -89,8 +89,8 @@ def check_label_picker(explorer, expected_label_7: np.ndarray) -> None:
 # that run whole notebooks go first (longest first balances two workers best); the quick unit tests fill the gaps.
 # (xdist's own `--dist loadgroup` marks do not work with pytest 9, which no longer reads `item._nodeid`.)
 # The grading runs (test_assignments.py, marked `grading`) go before everything: one topic per scope, in the order
-# GRADED lists them (longest first: 02's solutions train about 9,000 steps, 1,107 s of the 1,508 s session on one
-# worker in a fresh-clone run), while the other worker works through the rest.
+# GRADED lists them (longest first: 02's solutions train about 9,000 steps, 513-576 s of an 817-933 s session in
+# this session's fresh-clone runs, part D), while the other worker works through the rest.
 SPLIT_BY_TEST = {"test_notebooks_fashion.py", "test_notebook_memory.py"}
 # their tests of one parameter share a run: a notebook's pretrained run (test_claims._RUNS), a topic's hand-out build
 SPLIT_BY_PARAMETER = {"test_claims.py", "test_assignments.py"}

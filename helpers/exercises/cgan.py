@@ -84,8 +84,8 @@ def ex1(generator, E, *, n_noise: int = 8, seed: int = 0) -> CheckResult:
         hint = ("z @ W_z + b + E[k] does not reproduce the layer's output: those are the kernel's first rows, which "
                 "meet the noise. Concatenate puts the noise first, so the label's rows are the last ones.")
     else:
-        hint = ("z @ W_z + b + E[k] does not reproduce the layer's output, and E is not a block of this model's "
-                "kernel: take it from the model you pass to the check (in 02: ema_generator, the averaged generator "
+        hint = ("z @ W_z + b + E[k] does not reproduce the layer's output, and E is not this model's label rows: "
+                "take it from the model you pass to the check (in 02: ema_generator, the averaged generator "
                 "the notebook draws with and loads in pretrained mode; `generator` holds other weights).")
     return report(name, worst < 1e-4, measured={"max |difference|": worst, "largest |E|": scale},
                   success=f"z @ W_z + b + E[k] reproduces the layer for all {n_classes} labels: the one-hot input "
